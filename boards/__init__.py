@@ -1,0 +1,1 @@
+"""Board targets, toolchain environment, bitstream build and programming."""

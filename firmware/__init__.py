@@ -1,0 +1,1 @@
+"""Firmware tooling: RV32I assembler, disassembler, Policy compiler and model programs."""

@@ -1,0 +1,3 @@
+from guillotine.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Simulation and verification helpers: Amaranth simulator, SymbiYosys, cocotb runner, ISA model."""
