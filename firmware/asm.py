@@ -334,9 +334,10 @@ def _eval(node, symbols, dot):
 class _Env:
     """Evaluates immediates for one item: known symbols and ``.`` = the item's address."""
 
-    def __init__(self, symbols, dot):
+    def __init__(self, symbols, dot, pc=None):
         self.symbols = symbols
-        self.dot = dot
+        self.dot = dot                      # value of '.': start of the statement
+        self.pc = dot if pc is None else pc  # address of this instruction (for offsets)
 
     def value(self, x):
         if isinstance(x, bool):
@@ -350,7 +351,7 @@ class _Env:
     def offset(self, target, what, lo, hi, align):
         """PC-relative offset from this item to ``target`` (32-bit wrapping), range-checked."""
         dest = self.value(target)
-        off = ((dest - self.dot + 0x8000_0000) & _MASK) - 0x8000_0000
+        off = ((dest - self.pc + 0x8000_0000) & _MASK) - 0x8000_0000
         if off % align:
             raise _Problem(f"{what} target {_show(target)} (0x{dest & _MASK:08x}) is not "
                            f"{align}-byte aligned")
@@ -427,11 +428,14 @@ class Image:
 # The DSL
 
 class _Item:
-    __slots__ = ("addr", "size", "kind", "build", "source", "loc", "data")
+    __slots__ = ("addr", "dot", "size", "kind", "build", "source", "loc", "data")
 
-    def __init__(self, addr, size, kind, build, source, loc):
-        self.addr, self.size, self.kind, self.build = addr, size, kind, build
+    def __init__(self, addr, dot, size, kind, build, source, loc):
+        self.addr, self.dot, self.size, self.kind, self.build = addr, dot, size, kind, build
         self.source, self.loc, self.data = source, loc, None
+
+    def env(self, symbols):
+        return _Env(symbols, self.dot, self.addr)
 
 
 def _dsl(method):
@@ -443,6 +447,7 @@ def _dsl(method):
         self._loc = self._where()
         self._source = self._text_source or _render(method.__name__, args)
         self._source_used = False
+        self._stmt_pc = self._pc
         self._depth = 1
         try:
             return method(self, *args, **kwargs)
@@ -484,6 +489,7 @@ class Program:
         self._loc = ("<program>", None)
         self._source = ""
         self._source_used = False
+        self._stmt_pc = base
         self._text_loc = None          # set by assemble_text
         self._text_source = None
 
@@ -517,9 +523,12 @@ class Program:
                            f"(put .align 2 / p.align(4) before it)")
         source = "" if self._source_used else self._source
         self._source_used = True
-        item = _Item(addr, size, kind, build, source, self._loc)
+        # '.' is the start of the statement in code (as in GNU: `call .+8` is one statement),
+        # and the address of each value in data directives.
+        dot = self._stmt_pc if kind == "code" else addr
+        item = _Item(addr, dot, size, kind, build, source, self._loc)
         try:
-            item.data = build(_Env(self._symbols, addr))
+            item.data = build(item.env(self._symbols))
         except _Undefined:
             item.data = None          # forward reference: encoded by assemble()
         self._items.append(item)
@@ -742,7 +751,7 @@ class Program:
                 return
             hi, lo = _hi(now), _lo(now)
             self.lui(rd, hi)
-            if lo:
+            if lo or rd == 0:         # GNU as quirk for `li zero, X`, kept for identical output
                 self._i("addi", rd, rd, lo)
             return
         self._insn(lambda env: encode_u(0x37, rd, _hi(full(env))))
@@ -895,7 +904,7 @@ class Program:
             chunk = item.data
             if chunk is None:
                 try:
-                    chunk = item.build(_Env(self._symbols, item.addr))
+                    chunk = item.build(item.env(self._symbols))
                 except _Problem as exc:
                     raise AsmError(str(exc), *item.loc) from None
             data += chunk
