@@ -43,7 +43,7 @@ def _workdir(name):
 
 
 def run_formal(design, *, mode="prove", depth=20, name="formal", ports=None, solver="yices",
-               timeout=None):
+               timeout=None, script=""):
     """Run sby; return ``(passed, log, trace_path)``. See :func:`assert_formal`."""
     if mode not in MODES:
         raise GuillotineError(f"formal mode {mode!r} is not valid; use one of {', '.join(MODES)}")
@@ -62,6 +62,7 @@ def run_formal(design, *, mode="prove", depth=20, name="formal", ports=None, sol
         [script]
         read_rtlil top.il
         prep -top top
+        {script}
 
         [file top.il]
         """) + il
@@ -83,16 +84,17 @@ def run_formal(design, *, mode="prove", depth=20, name="formal", ports=None, sol
 
 
 def assert_formal(design, mode="prove", depth=20, *, name=None, ports=None, solver="yices",
-                  timeout=None):
+                  timeout=None, script=""):
     """Check the ``Assert``/``Cover`` statements of ``design`` with SymbiYosys.
 
     Raises :class:`FormalError` (an ``AssertionError``) on failure, with the counterexample trace
     path in the message. ``name`` names the work folder under ``build/formal`` (default: the
-    design's class name and the mode).
+    design's class name and the mode). ``script`` adds Yosys commands after ``prep`` (e.g.
+    ``"flatten; setattr -unset init w:*state"`` to start from an arbitrary register value).
     """
     name = name or f"{type(design).__name__}_{mode}"
     passed, log, trace = run_formal(design, mode=mode, depth=depth, name=name, ports=ports,
-                                    solver=solver, timeout=timeout)
+                                    solver=solver, timeout=timeout, script=script)
     if not passed:
         summary = [line for line in log.splitlines()
                    if re.search(r"Assert failed|failed assertion|Unreached|FAIL|ERROR|Error", line)]
