@@ -238,7 +238,8 @@ def _synthesize(family, component, name, *, device, package, freq_mhz, build_dir
         raise GuillotineError(f"unknown {family} device {device!r}; use one of "
                               f"{', '.join(fam.devices)}")
     if not isinstance(package, str) or not re.fullmatch(r"[A-Za-z0-9:]+", package):
-        raise GuillotineError(f"package must be a nextpnr package name like 'sg48', not {package!r}")
+        raise GuillotineError(f"package must be a nextpnr package name like 'sg48', "
+                              f"not {package!r}")
     if not isinstance(freq_mhz, (int, float)) or isinstance(freq_mhz, bool) or freq_mhz <= 0:
         raise GuillotineError(f"freq_mhz must be a positive number, not {freq_mhz!r}")
     if not isinstance(seed, int) or isinstance(seed, bool):
