@@ -145,6 +145,8 @@ def disassemble(word: int, pc: int = 0) -> str:
     n = ABI_NAMES
     if m in R_TYPE:
         return f"{m} {n[rd]}, {n[rs1]}, {n[rs2]}"
+    if m in ("slli", "srli", "srai"):
+        return f"{m} {n[rd]}, {n[rs1]}, 0x{imm:x}"      # objdump prints shift amounts in hex
     if m in I_ALU:
         return f"{m} {n[rd]}, {n[rs1]}, {imm}"
     if m in LOADS or m == "jalr":
