@@ -182,6 +182,7 @@ def read_mux(m, block, port, values):
     Fields that are write-only read as zero; a field missing from ``values`` is an error, so the
     declaration and the hardware cannot drift apart.
     """
+    m.d.comb += port.r_data.eq(0)        # unused bits and unmapped addresses read as zero
     with m.Switch(port.addr):
         for reg in block.registers:
             readable = [f for f in reg.fields if f.access is not Access.W]

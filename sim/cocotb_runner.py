@@ -16,6 +16,7 @@ returned in :class:`CocotbResult`.
 import fcntl
 import hashlib
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,9 +43,18 @@ def _build_root():
     return Path(os.environ.get("GUILLOTINE_SIM_BUILD", "build/cocotb")).resolve()
 
 
+_CONST_ALWAYS = re.compile(r"always @\*\n(\s+)([^\s=]+) = (\d+'[hbd][0-9a-fA-F_]+);")
+
+
 def export_verilog(component, name="top"):
-    """Amaranth component -> Verilog text (with a `timescale`, which Amaranth does not emit)."""
+    """Amaranth component -> Verilog text for event-driven simulators.
+
+    Adds a `timescale (Amaranth emits none) and rewrites Yosys's constant ``always @*`` blocks
+    (``always @* x = 13'h0;`` has no event to wake it, so Icarus leaves ``x`` at X forever) into
+    ``initial`` assignments, which is what they mean.
+    """
     text = verilog.convert(component, name=name, emit_src=False)
+    text = _CONST_ALWAYS.sub(r"initial\n\1\2 = \3;", text)
     return "`timescale 1ns/1ps\n" + text
 
 
@@ -86,12 +96,14 @@ def run_cocotb(component, test_module, simulator="icarus", *, toplevel="top", wa
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[-80:]
     test_dir = build_dir / "runs" / safe
     test_dir.mkdir(parents=True, exist_ok=True)
-    env = {"PYTHONPATH": os.pathsep.join([str(tb_dir), *sys.path[1:]])}
-    env.update({k: str(v) for k, v in (extra_env or {}).items()})
+    env = {k: str(v) for k, v in (extra_env or {}).items()}
     results = test_dir / "results.xml"
     if results.exists():
         results.unlink()
+    # The runner hands sys.path to the simulator's Python as PYTHONPATH: put the testbench
+    # folder on it for the duration of the run.
     pytest_var = os.environ.pop("PYTEST_CURRENT_TEST", None)
+    sys.path.insert(0, str(tb_dir))
     try:
         runner.test(test_module=test_module, hdl_toplevel=toplevel, build_dir=build_dir,
                     test_dir=test_dir, testcase=testcase, extra_env=env, waves=waves,
@@ -101,6 +113,7 @@ def run_cocotb(component, test_module, simulator="icarus", *, toplevel="top", wa
         raise AssertionError(f"{simulator} simulation of {test_module} exited with {exc.code}; "
                              f"log: {test_dir / 'sim.log'}") from None
     finally:
+        sys.path.remove(str(tb_dir))
         if pytest_var is not None:
             os.environ["PYTEST_CURRENT_TEST"] = pytest_var
     try:
