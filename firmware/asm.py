@@ -41,7 +41,7 @@ from guillotine import GuillotineError
 from guillotine.firmware.disasm import ABI_NAMES, disassemble
 
 __all__ = [
-    "AsmError", "Image", "Program", "assemble_text", "parse_register", "REGISTERS",
+    "AsmError", "Image", "Program", "assemble_text", "assemble_file", "parse_register", "REGISTERS",
     "encode_r", "encode_i", "encode_s", "encode_b", "encode_u", "encode_j",
 ]
 
@@ -71,7 +71,15 @@ class _Undefined(_Problem):
 
     def __init__(self, name):
         self.name = name
-        super().__init__(f"undefined symbol '{name}'")
+        if name.startswith(_LOCAL):
+            n = name[len(_LOCAL):].split("$")[0]
+            super().__init__(f"numeric label reference '{n}f' has no following '{n}:'")
+        else:
+            super().__init__(f"undefined symbol '{name}'")
+
+
+#: Internal prefix of GNU numeric local labels (``1:`` ... ``1b``/``1f``) in the symbol table.
+_LOCAL = ".Lnum"
 
 
 # --------------------------------------------------------------------------------------------
@@ -412,9 +420,10 @@ class Image:
                 if kind == "code":
                     word = int.from_bytes(chunk, "little")
                     text, hexw = disassemble(word, a), f"{word:08x}"
-                elif len(chunk) == 4:
-                    word = int.from_bytes(chunk, "little")
-                    text, hexw = f".word 0x{word:08x}", f"{word:08x}"
+                elif kind in ("data2", "data4"):
+                    value = int.from_bytes(chunk, "little")
+                    hexw = f"{value:0{2 * len(chunk)}x}".rjust(8)
+                    text = f".word 0x{value:08x}" if len(chunk) == 4 else f".half 0x{value:04x}"
                 else:
                     text = ".byte " + ", ".join(f"0x{b:02x}" for b in chunk)
                     hexw = chunk[::-1].hex().rjust(8)
@@ -573,19 +582,18 @@ class Program:
         if self._pc % size:
             raise _Problem(f"misaligned data: {directive} at 0x{self._pc:08x} is not "
                            f"{size}-byte aligned (put .align / p.align({size}) before it)")
-        flat = []
         for v in values:
             if isinstance(v, (bytes, bytearray)) and size == 1:
-                flat.extend(v)
-            else:
-                flat.append(v)
-        for v in flat:
+                if v:
+                    self._emit(len(v), "data", lambda env, d=bytes(v): d)
+                continue
+
             def build(env, v=v):
                 value = env.value(v)
                 if not lo <= value <= hi:
                     raise _Problem(f"{directive} value {value} out of range ({lo}..{hi})")
                 return (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
-            self._emit(size, "data", build)
+            self._emit(size, "data" if size == 1 else f"data{size}", build)
 
     @_dsl
     def word(self, *values):
@@ -897,6 +905,8 @@ class Program:
         rows = []
         labels = {}
         for index, name in self._labels:
+            if name.startswith(_LOCAL):
+                name = name[len(_LOCAL):].split("$")[0]     # show numeric labels as written
             labels.setdefault(index, []).append(name)
         for index, item in enumerate(self._items):
             for name in labels.get(index, ()):
@@ -911,7 +921,8 @@ class Program:
             rows.append((item.kind, item.addr, bytes(chunk), item.source))
         for name in labels.get(len(self._items), ()):
             rows.append(("label", self._pc, name, ""))
-        return Image(self._base, bytes(data), self._symbols, rows)
+        symbols = {k: v for k, v in self._symbols.items() if not k.startswith(_LOCAL)}
+        return Image(self._base, bytes(data), symbols, rows)
 
 
 def _fence_set(spec):
@@ -1162,7 +1173,24 @@ def _directive(p, name, ops, rest):
         raise _Problem(f"unknown directive '{name}'")
 
 
-_LABEL_DEF = re.compile(r"\s*([A-Za-z_.$][A-Za-z0-9_.$]*)\s*:")
+_LABEL_DEF = re.compile(r"\s*([A-Za-z_.$][A-Za-z0-9_.$]*|[0-9]+)\s*:")
+_LOCAL_REF = re.compile(r"(?<![\w.$'\\])([0-9]+)([bf])(?![\w.$'])")
+
+
+def _local_refs(stmt, counts):
+    """Replace GNU numeric label references (``1b``, ``1f``) by their internal names."""
+    if re.match(r"\s*\.(ascii|asciz|string)\b", stmt, re.I):
+        return stmt
+
+    def sub(m):
+        n, direction = int(m.group(1)), m.group(2)
+        k = counts.get(n, 0)
+        if direction == "b":
+            if not k:
+                raise _Problem(f"numeric label reference '{n}b' has no earlier '{n}:'")
+            k -= 1
+        return f"{_LOCAL}{n}${k}"
+    return _LOCAL_REF.sub(sub, stmt)
 _ASSIGN = re.compile(r"\s*([A-Za-z_.$][A-Za-z0-9_.$]*)\s*=(?!=)(.*)\Z", re.S)
 
 
@@ -1170,13 +1198,14 @@ def assemble_text(source: str, base: int = 0, filename: str = "<string>") -> Ima
     """Assemble GNU-syntax RV32I source text into an :class:`Image`.
 
     Supported: ``#`` and ``//`` comments, ``;`` statement separators, ``label:`` definitions,
-    ``name = expr``, the RV32I instructions and pseudo-instructions of :class:`Program`, and the
+    GNU numeric local labels (``1:`` referenced as ``1b``/``1f``), ``name = expr``, the RV32I instructions and pseudo-instructions of :class:`Program`, and the
     directives ``.word/.4byte/.long .half/.2byte/.short .byte .ascii/.asciz/.string
     .zero/.space .align/.p2align (power of two) .balign (bytes) .equ/.set``. Section and symbol
     directives (``.text .data .section .globl .type .size .option ...``) are accepted and
     ignored: the image is one flat section.
     """
     p = Program(base=base)
+    counts = {}                       # numeric local label -> definitions so far
     try:
         for lineno, raw in enumerate(source.splitlines(), 1):
             p._text_loc = (filename, lineno)
@@ -1187,10 +1216,16 @@ def assemble_text(source: str, base: int = 0, filename: str = "<string>") -> Ima
                         m = _LABEL_DEF.match(stmt)
                         if not m:
                             break
-                        p.label(m.group(1))
+                        name = m.group(1)
+                        if name.isdigit():
+                            n = int(name)
+                            name = f"{_LOCAL}{n}${counts.get(n, 0)}"
+                            counts[n] = counts.get(n, 0) + 1
+                        p.label(name)
                         stmt = stmt[m.end():]
                     if not stmt.strip():
                         continue
+                    stmt = _local_refs(stmt, counts)
                     m = _ASSIGN.match(stmt)
                     if m:
                         p.equ(m.group(1), m.group(2).strip())

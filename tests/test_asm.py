@@ -235,6 +235,27 @@ def test_labels_forward_and_backward_and_symbols():
     ]
 
 
+def test_numeric_local_labels():
+    img = assemble_text("""
+    1:  addi a0, a0, 1
+        bnez a0, 1b
+        beqz a0, 1f
+        j 2f
+    1:  nop
+    2:  .word 1b, 0x1b, 0b1
+        .ascii "1b"
+    """, base=0x40)
+    assert img.words[:4] == words("addi a0, a0, 1\nbnez a0, .-4\nbeqz a0, .+8\nj .+8", base=0x40)
+    assert img.words[5:8] == [0x50, 0x1B, 1]
+    assert img.data[-2:] == b"1b"
+    assert img.symbols == {}
+    assert "1:" in img.listing().splitlines()[0]
+    with pytest.raises(AsmError, match="<string>:1: numeric label reference '1b' has no earlier"):
+        assemble_text("j 1b")
+    with pytest.raises(AsmError, match="<string>:4: numeric label reference '3f' has no following"):
+        assemble_text("1: nop\nj 3f\n3:\nj 3f")
+
+
 def test_equ_constants_usable_as_immediates_and_in_text():
     p = Program()
     p.equ("UART", 0x40000000)
@@ -553,7 +574,7 @@ def programs(draw):
 
 
 @needs_binutils
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(source=programs(), base=st.sampled_from([0, 0x1000, 0x10000000, 0x7FFFF000]))
 def test_random_programs_match_gnu_as(source, base, tmp_path):
     ours = assemble_text(source, base=base)
@@ -562,7 +583,7 @@ def test_random_programs_match_gnu_as(source, base, tmp_path):
 
 
 @needs_binutils
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(values=st.lists(st.integers(-(1 << 31), (1 << 32) - 1), min_size=1, max_size=200))
 def test_li_matches_gnu_as(values, tmp_path):
     source = "".join(f"li a{i % 8}, {v}\n" for i, v in enumerate(values))
@@ -589,7 +610,12 @@ def test_data_and_labels_match_gnu_as(tmp_path):
         li zero, 0x12345000
         call b
         .align 4
-        ebreak
+    1:  ebreak
+        j 1b
+        bnez a0, 1f
+        beq a0, a1, 1b
+    1:  .word 1b, 1f
+    1:
     """
     # GNU pads a misaligned code location with nothing unless a fill is given; we pad with
     # zeros to the word and nops after it, so the partial alignments above give a fill.
@@ -597,7 +623,8 @@ def test_data_and_labels_match_gnu_as(tmp_path):
     ref = gnu_assemble(source, tmp_path, base=0x400)
     # GNU also pads the end of the section to its largest alignment (16 here) with nops.
     assert ref[:len(ours)] == ours
-    assert ref[len(ours):] == bytes.fromhex("13000000") * 3
+    tail = ref[len(ours):]
+    assert len(tail) < 16 and tail == bytes.fromhex("13000000") * (len(tail) // 4)
 
 
 def test_binutils_skip_reason_is_clear():
