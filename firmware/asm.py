@@ -467,11 +467,27 @@ def _dsl(method):
     return wrapper
 
 
+def _show_arg(a):
+    if isinstance(a, str):
+        return a if a.isprintable() else repr(a)
+    if isinstance(a, int) and not isinstance(a, bool) and abs(a) > 255:
+        return hex(a)
+    return repr(a)
+
+
 def _render(name, args):
+    """GNU-like source text of a DSL call, for the listing."""
     name = name.rstrip("_").replace("_", ".")
-    shown = ", ".join(a if isinstance(a, str) else hex(a) if isinstance(a, int) and abs(a) > 255
-                      else repr(a) for a in args)
-    return f"{name} {shown}".rstrip()
+    shown = [_show_arg(a) for a in args]
+    if name == "label" and shown:
+        return f"{shown[0]}:"
+    if name in ("word", "half", "byte", "ascii", "space", "align", "equ"):
+        name = "." + name
+    elif len(args) == 3 and (name in _LOAD_OPS or name in _STORE_OPS):
+        return f"{name} {shown[0]}, {shown[1]}({shown[2]})"
+    elif len(args) == 3 and name == "jalr":
+        return f"jalr {shown[0]}, {shown[2]}({shown[1]})"
+    return f"{name} {', '.join(shown)}".rstrip()
 
 
 _LABEL = re.compile(r"[A-Za-z_.$][A-Za-z0-9_.$]*\Z")

@@ -375,6 +375,19 @@ def test_image_views():
     assert listing[3].startswith("00000088") and ".byte 0xab" in listing[3]
 
 
+def test_dsl_listing_renders_calls_as_gnu_source():
+    p = Program()
+    p.label("x")
+    p.lw("a0", 4, "sp")
+    p.jalr("ra", "t0", 8)
+    p.ascii("hi\n")
+    p.align(4)
+    p.word(0x1234)
+    sources = [line[50:].strip() for line in p.assemble().listing().splitlines()]
+    assert sources == ["", "lw a0, 4(sp)", "jalr ra, 8(t0)", ".ascii 'hi\\n'", ".align 4",
+                       ".word 0x1234"]
+
+
 def test_text_listing_shows_source_lines():
     img = assemble_text("start: li a0, 0x12345678  # load\n")
     lines = img.listing().splitlines()
