@@ -38,6 +38,7 @@ class Result:
     name: str
     status: str
     required: bool
+    what: str = ""
     version: str | None = None
     path: str | None = None
     fix: str = ""
@@ -96,7 +97,8 @@ class Check:
 
     def result(self, status, *, fix=None, **kwargs):
         fix = (self.fix if fix is None else fix) if status != "found" else ""
-        return Result(name=self.name, status=status, required=self.required, fix=fix, **kwargs)
+        return Result(name=self.name, status=status, required=self.required, what=self.what,
+                      fix=fix, **kwargs)
 
     def probe(self, env):
         raise NotImplementedError
@@ -325,13 +327,12 @@ def format_table(results):
     """The human-readable table: tool, status, version, required/optional, fix or path."""
     rows = [("TOOL", "STATUS", "VERSION", "NEED", "FIX (IF MISSING) / PATH")]
     for r in results:
-        status = r.status if r.required or r.status == "found" else f"{r.status}"
-        where = r.path or "" if r.status == "found" else r.fix
+        where = (r.path or "") if r.status == "found" else r.fix
         if r.detail and r.status != "found":
             where = f"{where}  [{r.detail}]"
         elif r.detail:
             where = f"{where}  ({r.detail})"
-        rows.append((r.name, status, r.version or "-", "required" if r.required else "optional",
+        rows.append((r.name, r.status, r.version or "-", "required" if r.required else "optional",
                      where))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4]
