@@ -41,6 +41,12 @@ def test_asm_writes_binary(prog, tmp_path, capsys):
     assert main(["asm", str(prog), "-o", str(out)]) == 0
     assert out.read_bytes() == assemble_text(SOURCE).data
     assert capsys.readouterr().out == ""
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask      # not mkstemp's 0600
+    out.chmod(0o640)
+    assert main(["asm", str(prog), "-o", str(out)]) == 0
+    assert out.stat().st_mode & 0o777 == 0o640                # existing permissions kept
 
 
 def test_asm_writes_hex_with_base_and_listing(prog, tmp_path, capsys):

@@ -60,10 +60,17 @@ def check_output_path(path):
 def write_atomically(path, data: bytes):
     """Write ``data`` to ``path`` via a temporary file, so an error never leaves a partial file."""
     folder = os.path.dirname(os.path.abspath(path))
+    try:
+        mode = os.stat(path).st_mode & 0o7777          # keep an existing file's permissions
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask                           # as open() would create it
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".guillotine-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:
