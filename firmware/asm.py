@@ -289,7 +289,10 @@ class _ExprParser:
 
 @functools.lru_cache(maxsize=4096)
 def _parse_expr(text):
-    return _ExprParser(text).parse()
+    try:
+        return _ExprParser(text).parse()
+    except RecursionError:
+        raise _Problem("expression nested too deeply") from None
 
 
 def _eval(node, symbols, dot):

@@ -473,6 +473,28 @@ def test_dsl_rejects_bad_arguments():
         p.equ("a", 1)
 
 
+FUZZ_TOKENS = ["addi", "a0", ",", "(", ")", "%hi", "%lo", "1", "0x10", "-", "+", "<<", ">>", "*",
+               "/", "%", "~", "'a'", "'\\n'", '"s"', ".word", ".byte", ".half", ".align", ".equ",
+               ".zero", ".ascii", "lw", "sw", "4(sp)", "beq", "j", "jal", "jalr", "li", "la", "call",
+               "x", ":", "x:", "1:", "1b", "1f", ".", ";", "#", "fence", "iorw", "=", "x32", "zero",
+               "lui", "0b", "ret", "nop", "$", "..", ".set", "99999999999999999999"]
+_fuzz_line = st.lists(st.sampled_from(FUZZ_TOKENS), max_size=12).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_fuzz_line, st.text(max_size=40), st.lists(_fuzz_line, max_size=5).map("\n".join)))
+def test_garbage_input_raises_only_asm_error(source):
+    try:
+        assemble_text(source)
+    except AsmError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("<string>:")
+
+
+def test_deeply_nested_expression_is_a_clean_error():
+    with pytest.raises(AsmError, match="nested too deeply"):
+        assemble_text("addi a0, a0, " + "(" * 5000 + "1" + ")" * 5000)
+
+
 def test_error_after_fix_assembles():
     """An error in one program does not poison a fresh one (no global state)."""
     with pytest.raises(AsmError):
