@@ -29,6 +29,9 @@ RAM range check:
   (unsigned); return ``True`` to swallow the store (RAM is not written, no bus error).
 * ``load_hook(addr, size) -> int | None``: return the raw unsigned ``size``-byte value (it is
   masked, then sign- or zero-extended as the load requires), or ``None`` for normal handling.
+* ``fetch_hook(addr) -> int | None`` (optional extra): return the instruction word at ``addr``
+  to fetch from outside RAM (e.g. a ROM of a two-region memory map), or ``None`` for normal
+  handling (RAM, else ``BUS_ERROR_FETCH``).
 """
 
 from __future__ import annotations
@@ -142,7 +145,7 @@ class Machine:
     image : bytes loaded at ``ram_base``, or an object with ``.data`` and ``.base`` (such as
         :class:`guillotine.firmware.asm.Image`) loaded at its ``base``.
     ram_base : address of the first RAM byte (4-byte aligned).
-    store_hook, load_hook : optional MMIO hooks (see module docstring).
+    store_hook, load_hook, fetch_hook : optional MMIO hooks (see module docstring).
 
     Attributes
     ----------
@@ -151,7 +154,7 @@ class Machine:
     """
 
     def __init__(self, ram_size: int = 65536, reset_pc: int = 0, image=b"", ram_base: int = 0,
-                 store_hook=None, load_hook=None):
+                 store_hook=None, load_hook=None, fetch_hook=None):
         for name, value in (("ram_size", ram_size), ("reset_pc", reset_pc),
                             ("ram_base", ram_base)):
             if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= _MASK:
@@ -174,6 +177,7 @@ class Machine:
         self.retired = 0
         self.store_hook = store_hook
         self.load_hook = load_hook
+        self.fetch_hook = fetch_hook
         if hasattr(image, "data") and hasattr(image, "base"):
             self.load(image.data, image.base)
         elif image:
@@ -219,9 +223,15 @@ class Machine:
         pc = self.pc
         mem = self.mem
         off = pc - self.ram_base
-        if off < 0 or off + 4 > self.ram_size:
+        word = None
+        if self.fetch_hook is not None:
+            word = self.fetch_hook(pc)
+        if word is not None:
+            word &= _MASK
+        elif off < 0 or off + 4 > self.ram_size:
             return self._halt(HaltCause.BUS_ERROR_FETCH)
-        word = mem[off] | (mem[off + 1] << 8) | (mem[off + 2] << 16) | (mem[off + 3] << 24)
+        else:
+            word = mem[off] | (mem[off + 1] << 8) | (mem[off + 2] << 16) | (mem[off + 3] << 24)
         entry = _CACHE.get(word)
         if entry is None:
             entry = _compile(word)

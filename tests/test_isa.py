@@ -240,6 +240,16 @@ def test_alignment_is_checked_before_the_hooks():
     assert m.step() is None and m.cause == HaltCause.MISALIGNED_STORE and calls == []
 
 
+def test_fetch_hook_models_a_rom_outside_ram():
+    rom = assemble_text("li a0, 0x10001000\nlw a1, 0(a0)\nebreak", base=0).words
+    m = Machine(ram_size=0x2000, ram_base=0x1000_0000, reset_pc=0,
+                fetch_hook=lambda a: rom[a // 4] if a < 4 * len(rom) else None)
+    m.write(0x1000_1000, 1234)
+    assert m.run(10) == 2 and m.regs[11] == 1234 and m.cause == HaltCause.EBREAK
+    m = Machine(ram_size=0x100, reset_pc=0x200, fetch_hook=lambda a: None)
+    assert m.step() is None and m.cause == HaltCause.BUS_ERROR_FETCH
+
+
 # ---------------------------------------------------------------------------------------------
 # Construction, loading, run()
 
