@@ -75,7 +75,9 @@ def verilator_wrapper_dir():
     version = verilator_version()
     if root is None or version is None:
         return None
-    folder = cache_dir() / "bin"
+    # One wrapper per environment: two checkouts with their own venvs must not share one.
+    import hashlib
+    folder = cache_dir() / f"bin-{hashlib.sha256(str(root).encode()).hexdigest()[:10]}"
     script = folder / "verilator"
     text = _WRAPPER.replace("@ROOT@", str(root)).replace("@VERSION@", version)
     if not script.exists() or script.read_text() != text:
@@ -97,7 +99,7 @@ def apply_tool_env(environ=None):
     for key, value in TOOL_ENV.items():
         env.setdefault(key, value)
     env.setdefault("YOWASP_CACHE_DIR", str(cache_dir() / "yowasp"))
-    path = env.get("PATH", "").split(os.pathsep)
+    path = [p for p in env.get("PATH", "").split(os.pathsep) if p]
     front = [str(venv_bin())]
     wrapper = verilator_wrapper_dir()
     if wrapper is not None:
