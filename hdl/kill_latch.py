@@ -210,12 +210,37 @@ def latch_registers(params):
     return _latch_registers(params["n_keys"], params["wdog_width"], params["viol_width"], params)
 
 
+def effective_level(word, fault_level):
+    """Level a state word acts as: its level if it is a code, otherwise the highest of
+    ``fault_level`` and every level whose code is within 2 bit flips of it."""
+    for lvl, code in ENCODING.items():
+        if word == code:
+            return lvl
+    near = [lvl for lvl, code in ENCODING.items() if bin(word ^ code).count("1") <= 2]
+    return Level(max([fault_level, *near]))
+
+
+def _level_to_therm(m, value, name):
+    """3-bit level -> 5-bit thermometer (bit L-1 set when value >= L), as LUT logic."""
+    therm = Signal(5, name=f"{name}_therm")
+    with m.Switch(value):
+        for lvl in list(Level)[1:]:
+            with m.Case(lvl):
+                m.d.comb += therm.eq((1 << lvl) - 1)
+        with m.Case(6, 7):
+            m.d.comb += therm.eq(0b11111)
+    return therm
+
+
+def _therm_to_level(therm):
+    level = Const(0, 3)
+    for lvl in list(Level)[1:]:
+        level = Mux(therm[lvl - 1], lvl, level)
+    return level
+
+
 def _popcount(value, width):
     return sum((value[i] for i in range(width)), Const(0, (width + 1).bit_length()))
-
-
-def _max(a, b):
-    return Mux(a > b, a, b)
 
 
 #: The latch register block with the default parameters (docs and firmware constants).
@@ -248,7 +273,11 @@ class KillLatch(wiring.Component):
     """
 
     def __init__(self, **params):
-        p = latch_params(**params)
+        try:
+            p = latch_params(**params)
+        except GuillotineError:
+            self._MustUse__silence = True       # never built: no "unused elaboratable" warning
+            raise
         self._params = p
         self._n_keys, self._k = p["n_keys"], p["k"]
         self._release_window, self._debounce = p["release_window"], p["debounce_cycles"]
@@ -325,28 +354,31 @@ class KillLatch(wiring.Component):
         state = self.state
 
         # --- decode the sparse state ---------------------------------------------------------
-        exact = [state == ENCODING[lvl] for lvl in Level]
+        # Every one of the 128 state words maps to an effective level (DESIGN §4 and the module
+        # docstring); the map is computed here in Python and becomes flat LUT logic: a
+        # thermometer `therm[L-1] = (level >= L)` and a valid flag, with no carry chains.
+        fault = self._fault_level if mut != "invalid_weak" else Level.STANDARD
+        table = {word: effective_level(word, fault) for word in range(1 << STATE_BITS)}
         valid = Signal()
-        m.d.comb += valid.eq(Cat(*exact).any())
-        # Highest level whose code lies within 2 bit flips of the state word.
-        near = [_popcount(state ^ ENCODING[lvl], STATE_BITS) <= 2 for lvl in Level]
-        recovered = Signal(3)
-        for lvl in Level:
-            with m.If(near[lvl]):
-                m.d.comb += recovered.eq(lvl)
+        therm = Signal(5, name="level_therm")
+        with m.Switch(state):
+            with m.Case(*ENCODING.values()):
+                m.d.comb += valid.eq(1)
+        for lvl in list(Level)[1:]:
+            words = [w for w, l in table.items() if l >= lvl]
+            with m.Switch(state):
+                with m.Case(*words):
+                    m.d.comb += therm[lvl - 1].eq(1)
         level = Signal(3, name="effective_level")
-        if mut == "invalid_weak":
-            m.d.comb += level.eq(recovered)
-        else:
-            m.d.comb += level.eq(Mux(valid, recovered, _max(recovered, self._fault_level)))
+        m.d.comb += level.eq(_therm_to_level(therm))
         m.d.comb += [self.level.eq(level), self.level_valid.eq(valid)]
 
         # --- outputs, decoded from the state register alone ----------------------------------
         for name, low in EFFECTS.items():
             if mut == "effects_nonmonotone" and name == "model_freeze":
-                m.d.comb += self.effects.model_freeze.eq(level == low)
+                m.d.comb += self.effects.model_freeze.eq(therm[low - 1] & ~therm[low])
             else:
-                m.d.comb += getattr(self.effects, name).eq(level >= low)
+                m.d.comb += getattr(self.effects, name).eq(therm[low - 1])
 
         # --- CSR writes -------------------------------------------------------------------------
         def write(name):
@@ -395,11 +427,15 @@ class KillLatch(wiring.Component):
         m.d.comb += counted.eq(self.key_mask | self.key_press)
         in_window = (self.window != 0) | self.key_press.any()
         need = self._k - 1 if mut == "release_k_minus_1" else self._k
-        consensus = in_window & (_popcount(counted, n) >= need)
+        enough = Signal()
+        with m.Switch(counted):                  # "at least `need` bits set", as flat logic
+            with m.Case(*[v for v in range(1 << n) if bin(v).count("1") >= need]):
+                m.d.comb += enough.eq(1)
+        consensus = in_window & enough
         if mut == "release_by_firmware":
             consensus = consensus | (write("REQUEST") & (field_data("REQUEST", "level") == 0))
         m.d.comb += self.release_fire.eq(
-            consensus & valid & (level != Level.STANDARD) & (level <= Level.OFFLINE))
+            consensus & valid & therm[Level.PROBATION - 1] & ~therm[Level.DECAPITATION - 1])
         with m.If(self.release_fire):
             m.d.sync += [self.key_mask.eq(0), self.window.eq(0)]
         with m.Elif(self.window != 0):
@@ -444,10 +480,10 @@ class KillLatch(wiring.Component):
 
         # --- firmware request -------------------------------------------------------------------
         req_level = field_data("REQUEST", "level")
-        req_valid = write("REQUEST") & (req_level <= Level.IMMOLATION)
+        req_valid = write("REQUEST") & (req_level != 6) & (req_level != 7)
 
-        # --- next level ---------------------------------------------------------------------------
-        base = Mux(self.release_fire, Const(Level.STANDARD, 3), level)
+        # --- next level: OR of thermometers (no comparators in the state loop) -----------------
+        base = Mux(self.release_fire, 0, therm)
         trips = [
             ("firmware", req_valid, req_level),
             ("watchdog", wdog_trip, self.wdog_level_reg),
@@ -457,20 +493,18 @@ class KillLatch(wiring.Component):
         nxt = base
         cause_set = Signal(len(CAUSES))
         for i, (name, fire, lvl) in enumerate(trips):
-            raises = fire & (lvl > nxt)
-            m.d.comb += cause_set[i].eq(fire & (lvl > level))
-            nxt = Mux(raises, lvl, nxt)
+            t = _level_to_therm(m, lvl, name)
+            nxt = nxt | Mux(fire, t, 0)
+            m.d.comb += cause_set[i].eq(fire & (t & ~therm).any())
         m.d.comb += cause_set[CAUSES.index("fault")].eq(~valid)
         if mut == "request_lowers":
-            nxt = Mux(req_valid, req_level, nxt)
-        next_level = Signal(3)
-        m.d.comb += next_level.eq(nxt)
-        with m.Switch(next_level):
-            for lvl in Level:
-                with m.Case(lvl):
-                    m.d.sync += state.eq(ENCODING[lvl])
-            with m.Default():
-                m.d.sync += state.eq(ENCODING[self._fault_level])
+            nxt = Mux(req_valid, _level_to_therm(m, req_level, "mutant"), nxt)
+        next_therm = Signal(5)
+        m.d.comb += next_therm.eq(nxt)
+        m.d.sync += state.eq(ENCODING[Level.STANDARD])
+        for lvl in list(Level)[1:]:
+            with m.If(next_therm[lvl - 1]):
+                m.d.sync += state.eq(ENCODING[lvl])
         cause = Signal(len(CAUSES))
         m.d.sync += cause.eq(cause | cause_set)
         m.d.comb += self.cause.eq(cause)

@@ -7,7 +7,7 @@ import pytest
 
 from guillotine import GuillotineError
 from guillotine.hdl.kill_latch import (CAUSES, EFFECTS, ENCODING, KICK_MAGIC, LEVEL_EFFECTS,
-                                       KillLatch, Level, STATE_BITS)
+                                       KillLatch, Level, STATE_BITS, latch_params)
 from guillotine.sim.amaranth_sim import simulate
 from guillotine.sim.kill_latch_model import KillLatchModel, random_stimulus
 
@@ -101,9 +101,9 @@ def test_bad_parameters(params, words):
 
 
 def test_level_names_are_accepted_case_insensitively():
-    latch = KillLatch(wdog_level="severance", viol_level=4, panic_level=Level.IMMOLATION)
-    assert latch.params["wdog_level"] is Level.SEVERANCE
-    assert latch.params["viol_level"] is Level.DECAPITATION
+    params = latch_params(wdog_level="severance", viol_level=4, panic_level=Level.IMMOLATION)
+    assert params["wdog_level"] is Level.SEVERANCE
+    assert params["viol_level"] is Level.DECAPITATION
 
 
 # --- trip sources ---------------------------------------------------------------------------------
