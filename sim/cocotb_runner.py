@@ -43,18 +43,24 @@ def _build_root():
     return Path(os.environ.get("GUILLOTINE_SIM_BUILD", "build/cocotb")).resolve()
 
 
+_TRIGGER = re.compile(r"reg (\\\$auto\$verilog_backend\S* ) = 0;")
 _CONST_ALWAYS = re.compile(r"always @\*\n(\s+)([^\s=]+) = (\d+'[hbd][0-9a-fA-F_]+);")
 
 
-def export_verilog(component, name="top"):
+def export_verilog(component, name="top", simulator="icarus"):
     """Amaranth component -> Verilog text for event-driven simulators.
 
     Adds a `timescale (Amaranth emits none) and rewrites Yosys's constant ``always @*`` blocks
     (``always @* x = 13'h0;`` has no event to wake it, so Icarus leaves ``x`` at X forever) into
-    ``initial`` assignments, which is what they mean.
+    ``initial`` assignments, which is what they mean, and makes Yosys's time-0 trigger for the
+    other ``always @*`` blocks a real event.
     """
     text = verilog.convert(component, name=name, emit_src=False)
     text = _CONST_ALWAYS.sub(r"initial\n\1\2 = \3;", text)
+    # Yosys wakes its `always @*` blocks at time 0 through a reg declared `= 0`; whether that
+    # is an event is a race in Icarus. Assign it from X to 0 after the blocks started waiting.
+    if simulator == "icarus":       # Verilator evaluates every block at time 0 (and has no #0)
+        text = _TRIGGER.sub(r"reg \1;\n  initial #0 \1 = 1'b0;", text)
     return "`timescale 1ns/1ps\n" + text
 
 
@@ -72,7 +78,7 @@ def run_cocotb(component, test_module, simulator="icarus", *, toplevel="top", wa
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
 
-    source = export_verilog(component, toplevel)
+    source = export_verilog(component, toplevel, simulator)
     digest = hashlib.sha256(f"{simulator}{waves}".encode() + source.encode()).hexdigest()[:16]
     build_dir = _build_root() / f"{toplevel}-{simulator}-{digest}"
     build_dir.mkdir(parents=True, exist_ok=True)
