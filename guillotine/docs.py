@@ -113,6 +113,30 @@ Bad parameters (k > n_keys, a zero period, an unknown level name, a threshold ou
 
 PAGES = {"kill_latch.md": kill_latch_page}
 
+#: Generated sections of hand-written files: (file relative to the repo, marker, generator).
+SECTIONS = [("README.md", "ladder", ladder_table)]
+
+
+def update_sections(root, check=False):
+    """Refresh the ``<!-- NAME:begin -->``..``<!-- NAME:end -->`` sections; return stale files."""
+    stale = []
+    for rel, marker, make in SECTIONS:
+        path = Path(root) / rel
+        if not path.exists():
+            continue
+        text = path.read_text()
+        begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
+        head, sep, rest = text.partition(begin)
+        _, sep2, tail = rest.partition(end)
+        if not sep or not sep2:
+            continue
+        new = f"{head}{begin}\n{make()}\n{end}{tail}"
+        if new != text:
+            stale.append(rel)
+            if not check:
+                path.write_text(new)
+    return stale
+
 
 def write_pages(folder="docs", check=False):
     """Write (or with ``check=True`` compare) every generated page; return the stale names."""
@@ -127,4 +151,4 @@ def write_pages(folder="docs", check=False):
             if not check:
                 folder.mkdir(parents=True, exist_ok=True)
                 path.write_text(text)
-    return stale
+    return stale + update_sections(folder.resolve().parent, check=check)
