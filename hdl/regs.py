@@ -53,6 +53,7 @@ class Field:
 
     @property
     def mask(self):
+        """The field's bits within the 32-bit register (already shifted by ``offset``)."""
         return ((1 << self.width) - 1) << self.offset
 
 
@@ -81,6 +82,7 @@ class Register:
             used |= f.mask
 
     def field(self, name):
+        """The :class:`Field` called ``name`` (``GuillotineError`` naming the valid ones)."""
         for f in self.fields:
             if f.name == name:
                 return f
@@ -89,7 +91,13 @@ class Register:
 
     @property
     def reset(self):
+        """Reset value of the whole register (unused bits read as zero)."""
         return sum(f.reset << f.offset for f in self.fields)
+
+    @property
+    def writable(self):
+        """``True`` if software can change any field (a field that is not :attr:`Access.R`)."""
+        return any(f.access is not Access.R for f in self.fields)
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,7 @@ class RegisterBlock:
             self._by_name[reg.name] = reg
 
     def __getitem__(self, name):
+        """The :class:`Register` called ``name``."""
         try:
             return self._by_name[name]
         except KeyError:
@@ -141,16 +150,29 @@ class RegisterBlock:
                 out[f"{prefix}_{reg.name}_{f.name.upper()}_MASK"] = f.mask
         return out
 
-    def markdown(self, base=None):
-        """A Markdown register map of the block (one table per register)."""
+    def markdown(self, base=None, name=None, level=3):
+        """A Markdown register map of the block (one table per register).
+
+        ``base``: byte address of the block; when given, the overview table has an absolute
+        ``address`` column. ``name``: heading name (default the block's name; the SoC map uses
+        its placement name). ``level``: heading level of the block (registers get one more).
+        """
+        name = name or self.name
+        head = "#" * level
         where = f" at `{base:#010x}`" if base is not None else ""
-        lines = [f"### {self.name}{where}", "", self.doc, "",
-                 "| offset | register | reset | description |", "|---|---|---|---|"]
+        lines = [f"{head} {name}{where}", "", self.doc, ""]
+        if base is None:
+            lines += ["| offset | register | reset | description |", "|---|---|---|---|"]
+        else:
+            lines += ["| address | offset | register | reset | description |",
+                      "|---|---|---|---|---|"]
         for reg in self.registers:
-            lines.append(f"| `{reg.offset:#04x}` | {reg.name} | `{reg.reset:#010x}` | {reg.doc} |")
+            addr = "" if base is None else f"`{base + reg.offset:#010x}` | "
+            lines.append(f"| {addr}`{reg.offset:#04x}` | {reg.name} | `{reg.reset:#010x}` "
+                         f"| {reg.doc} |")
         lines.append("")
         for reg in self.registers:
-            lines += [f"#### {self.name}.{reg.name} (`{reg.offset:#04x}`)", "", reg.doc, "",
+            lines += [f"{head}# {name}.{reg.name} (`{reg.offset:#04x}`)", "", reg.doc, "",
                       "| bits | field | access | reset | description |", "|---|---|---|---|---|"]
             for f in sorted(reg.fields, key=lambda f: -f.offset):
                 hi = f.offset + f.width - 1
@@ -168,12 +190,29 @@ class CSRSignature(wiring.Signature):
     """
 
     def __init__(self, addr_width):
+        if not isinstance(addr_width, int) or isinstance(addr_width, bool) or addr_width < 1:
+            raise TypeError(f"CSR address width must be a positive integer, not {addr_width!r}")
+        self._addr_width = addr_width
         super().__init__({
             "addr": Out(addr_width),
             "w_stb": Out(1),
             "w_data": Out(32),
             "r_data": In(32),
         })
+
+    @property
+    def addr_width(self):
+        """Width of the word address."""
+        return self._addr_width
+
+    def __eq__(self, other):
+        return isinstance(other, CSRSignature) and self.addr_width == other.addr_width
+
+    def __hash__(self):
+        return hash((CSRSignature, self._addr_width))
+
+    def __repr__(self):
+        return f"CSRSignature({self.addr_width})"
 
 
 def read_mux(m, block, port, values):
