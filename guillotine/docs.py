@@ -111,7 +111,13 @@ Bad parameters (k > n_keys, a zero period, an unknown level name, a threshold ou
 """
 
 
-PAGES = {"kill_latch.md": kill_latch_page}
+def registers_page():
+    """docs/registers.md: memory maps and every CSR block (:mod:`guillotine.firmware.regmap`)."""
+    from guillotine.firmware.regmap import markdown
+    return f"{GENERATED}\n{markdown()}"
+
+
+PAGES = {"kill_latch.md": kill_latch_page, "registers.md": registers_page}
 
 #: Generated sections of hand-written files: (file relative to the repo, marker, generator).
 SECTIONS = [("README.md", "ladder", ladder_table)]
