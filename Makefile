@@ -27,10 +27,13 @@ debian-deps:
 demo: deps
 	@$(VENV)/bin/guillotine demo
 
+# The doctor's table goes first: it shows every tool and compiles the YoWASP ones once.
 test: deps debian-deps
+	@$(VENV)/bin/guillotine doctor
 	$(PY) -m pytest -n $(JOBS) -m "not slow" -p no:cacheprovider
 
 test-full: deps debian-deps
+	@$(VENV)/bin/guillotine doctor
 	$(PY) -m pytest -n $(JOBS) -p no:cacheprovider
 
 # Regenerate the generated pages in docs/ (tests check they match the code).

