@@ -9,6 +9,11 @@ firmware constants and headers are generated (:meth:`RegisterBlock.markdown`,
 The CSR bus between the hypervisor's bus bridge and a block is :class:`CSRSignature`: a word
 address, a write strobe with data and a combinational read data return (reads have no side
 effects in any block, so there is no read strobe).
+
+Where the blocks sit: :mod:`guillotine.hdl.memory_map` (memory maps, CSR layout,
+:class:`~guillotine.hdl.memory_map.CSRMap`); the bus decoder:
+:class:`guillotine.hdl.csr_bridge.CSRBridge`; the Markdown/JSON/C/Python outputs of the whole
+SoC map: :mod:`guillotine.firmware.regmap` (``guillotine regs``).
 """
 
 import enum
