@@ -119,7 +119,8 @@ def markdown(csr_map=None, n_models=2):
         f"## CSR space ({_hex(csr_map.base)})", "",
         "Bus access (`CSRBridge`): full 32-bit words; one wait state. An address outside every "
         "register, a write with `sel != 0b1111` and a write to a read-only register answer with "
-        "a bus error and change nothing.", "",
+        "a bus error and change nothing. A new block is one line in `CSR_LAYOUT` "
+        "(`hdl/memory_map.py`, whose docstring lists the steps and the reserved offsets).", "",
         "| block | base | end | description |", "|---|---|---|---|",
     ]
     for p in csr_map:
