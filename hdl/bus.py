@@ -98,6 +98,7 @@ class BusRAM(wiring.Component):
     """
 
     def __init__(self, size_bytes, init=b"", *, addr_width=30, loader=False):
+        self._MustUse__silence = True           # until the arguments are accepted
         if not isinstance(size_bytes, int) or size_bytes < 4 or size_bytes % 4:
             raise ValueError(f"BusRAM size must be a positive multiple of 4 bytes, not {size_bytes!r}")
         if size_bytes > 4 << addr_width:
@@ -116,6 +117,7 @@ class BusRAM(wiring.Component):
         if self._loader:
             members.update({"load_en": In(1), "load_addr": In(addr_width), "load_data": In(32)})
         super().__init__(members)
+        self._MustUse__silence = False
 
     @property
     def size(self):

@@ -73,6 +73,7 @@ class RV32ICore(wiring.Component):
 
     def __init__(self, reset_addr=0):
         if not isinstance(reset_addr, int) or not 0 <= reset_addr < 1 << 32 or reset_addr % 4:
+            self._MustUse__silence = True       # not "created but never used": it was refused
             raise ValueError(f"Reset address must be a 4-byte aligned 32-bit address, "
                              f"not {reset_addr!r}")
         self._reset_addr = reset_addr
@@ -146,7 +147,7 @@ class RV32ICore(wiring.Component):
                         m.d.comb += d_legal.eq(1)
             with m.Case(OP_OP):
                 m.d.comb += d_legal.eq((d_funct7 == 0) |
-                                       ((d_funct7 == 0b0100000) & (d_funct3[0:2] == 0b00)))
+                                       ((d_funct7 == 0b0100000) & ((d_funct3 == 0) | (d_funct3 == 5))))
             with m.Case(OP_FENCE):
                 m.d.comb += d_legal.eq(d_funct3 == 0)
             with m.Case(OP_SYSTEM):

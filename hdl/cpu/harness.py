@@ -34,11 +34,14 @@ class CoreWithRAM(wiring.Component):
     def __init__(self, ram_size=65536, image=b"", reset_addr=0, tohost=None, *, loader=False):
         if tohost is not None:
             if not isinstance(tohost, int) or not 0 <= tohost < 1 << 32 or tohost % 4:
+                self._MustUse__silence = True
                 raise ValueError(f"tohost must be a 4-byte aligned 32-bit address, not {tohost!r}")
         self._tohost = tohost
         self._loader = bool(loader)
-        self.core = RV32ICore(reset_addr)
+        self._MustUse__silence = True           # until both parts are accepted
         self.ram = BusRAM(ram_size, image, loader=loader)
+        self.core = RV32ICore(reset_addr)
+        self._MustUse__silence = False
         members = {
             "halt": Out(1), "cause": Out(4),
             "retire_valid": Out(1), "retire_pc": Out(32), "retire_insn": Out(32),
