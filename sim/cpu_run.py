@@ -33,6 +33,7 @@ class CpuRun:
     cycles: int
     retired: int
     cause: HaltCause = HaltCause.NONE
+    pc: int = 0                                    # the core's pc at the end (halting insn)
     tohost_value: int | None = None
     regs: list = field(default_factory=list)       # x0..x31 at the end
     trace: list = field(default_factory=list)      # Retired entries, if asked for
@@ -73,6 +74,7 @@ def run_amaranth(image, *, ram_size=65536, max_cycles=100_000, tohost=None, rese
                 result.outcome = "halt"
                 result.cause = HaltCause(ctx.get(dut.cause))
                 break
+        result.pc = ctx.get(dut.pc)
         result.cycles = cycles
         result.retired = retired
         result.regs = [0] + [ctx.get(dut.core.regfile[i]) for i in range(1, 32)]

@@ -2,29 +2,30 @@
 
 State machine (one instruction at a time, nothing overlaps)::
 
-    reset -> START -> FETCH --ack--> EXEC --(ALU, LUI, AUIPC, JAL, JALR, branch, fence)--> FETCH
-                        |              \\--(load/store)--> MEM --ack--> FETCH
-                        \\--err--> HALT  EXEC --trap--> HALT    MEM --err--> HALT
+    reset -> START -> FETCH --ack--> EXEC --(ALU, LUI, AUIPC, JAL, JALR, not-taken branch, fence)--> FETCH
+                        |              |--(taken branch)--> BRANCH --> FETCH
+                        |              |--(shift)--> SHIFT (1 cycle per bit) --> FETCH
+                        |              |--(load/store)--> MEM --ack--> FETCH
+                        \--err--> HALT <--trap-- EXEC, BRANCH (misaligned target), MEM (err)
 
 - START (one cycle after reset) keeps ``cyc``/``stb`` low, so that a bus answer still pending from
   before a reset drains before the first fetch.
-- FETCH requests the word at ``pc``. In the cycle the answer arrives, the register file read ports
-  are addressed straight from the incoming instruction (``bus.dat_r``), so both source registers
-  are available in EXEC without a decode cycle.
-- EXEC decodes, computes in one cycle (shared 33-bit add/subtract ALU, a separate ``pc + imm``
-  adder for branch/jump/AUIPC targets, a ``pc + 4`` incrementer, a barrel shifter), writes ``rd``,
-  updates ``pc`` and retires; loads and stores latch address, byte selects and aligned store data
-  and go to MEM.
-- MEM performs the data access; a load writes ``rd`` from ``bus.dat_r`` in the ``ack`` cycle.
+- FETCH requests the word at ``pc``. In the cycle the answer arrives the instruction is latched
+  together with its decode (one-hot opcode, immediate, ALU operand selects), and the register file
+  is read at the incoming instruction's ``rs1``/``rs2``, so EXEC needs no decode cycle.
+- EXEC computes with the one shared 33-bit adder/subtractor (add, sub, compares, load/store
+  address, JAL/JALR/AUIPC targets) and a ``pc + 4`` incrementer, writes ``rd``, updates ``pc``
+  and retires. A taken branch spends one more cycle (BRANCH) where the same adder computes
+  ``pc + imm``. Loads and stores latch address, byte selects and lane-aligned store data and go to
+  MEM; a load writes ``rd`` from ``bus.dat_r`` in the ``ack`` cycle.
+- Shifts are serial: SHIFT moves a 32-bit register (the store-data register, reused) one bit per
+  cycle. A barrel shifter costs ~220 LUTs on iCE40 (the whole core is ~880); the serial one ~50.
 
-Cycles per instruction = (bus latency of the fetch) + 1, plus (bus latency of the access) for
-loads/stores; with :class:`~guillotine.hdl.bus.BusRAM` (1 wait state: 2 cycles per access) this is
-3 for ALU/jump/branch/fence and 5 for loads/stores.
-
-Shifter: a barrel shifter (one 33-bit arithmetic right shifter, with the operand and result
-bit-reversed for left shifts, ~200 LC on iCE40). A serial shifter would save ~150 LC but cost up to
-31 extra cycles per shift; the core fits its 1,000 LC budget with the barrel shifter, so shifts take
-the same 3 cycles as every other ALU instruction (constant-time, which also avoids a timing channel).
+Cycles per instruction with :class:`~guillotine.hdl.bus.BusRAM` (one wait state, so 2 cycles
+per bus access): ALU / LUI / AUIPC / JAL / JALR / not-taken branch / fence: 3; taken branch: 4;
+shift by n: 4 + n; load / store: 5. In general: fetch latency + 1 (+1 taken branch, +1+n shift,
++ data access latency for loads/stores). Shift timing depends on the shift amount (data-dependent
+timing, like most small cores; use constant shift amounts in code that must be constant-time).
 
 Halting (see :class:`~guillotine.hdl.cpu.causes.HaltCause`): illegal instruction, misaligned
 load/store address, misaligned jump or taken-branch target (halts *at* the jump: no register is
@@ -32,9 +33,11 @@ written and it does not retire), bus error on fetch/load/store, ``ecall`` and ``
 stops in HALT with ``halt = 1`` and ``cause`` set, nothing is written and the trapping instruction
 does not retire. Only a reset leaves HALT. ``fence`` is a no-op that retires.
 
-Register file: a 32x32 :class:`~amaranth.lib.memory.Memory` with two synchronous read ports (block
-RAM on iCE40). x0 is never written, so it reads as zero. x1..x31 are *not* cleared by a reset (they
-power up as zero).
+Register file: a 32x32 :class:`~amaranth.lib.memory.Memory` with two read ports, each followed
+by a register that is not loaded in a write cycle, which Yosys maps to synchronous block RAM
+ports (4 EBR on iCE40) without read-during-write bypass logic. x0 is never written, so it reads as
+zero. x1..x31 are *not* cleared by a reset (they power up as zero): a program must not rely on
+their values after a reset, and the SoC must treat them as part of the model's state.
 
 Clock enable: everything is in the ``sync`` domain, so the SoC can freeze the core with
 ``EnableInserter``. The core holds its bus request while frozen; the SoC should gate ``cyc``/``stb``
@@ -45,6 +48,7 @@ Members
 bus : Out(BusSignature())             instruction and data accesses
 halt : Out(1)                         the core has stopped (sticky until reset)
 cause : Out(4)                        :class:`HaltCause` (``NONE`` while running)
+pc : Out(32)                          program counter; once halted, the halting instruction
 retire_valid : Out(1)                 an instruction retires in this cycle
 retire_pc, retire_insn : Out(32)      its address and encoding
 retire_rd : Out(5)                    destination register written (0 when none)
@@ -83,6 +87,7 @@ class RV32ICore(wiring.Component):
             "bus": Out(BusSignature()),
             "halt": Out(1),
             "cause": Out(4),
+            "pc": Out(32),
             "retire_valid": Out(1),
             "retire_pc": Out(32),
             "retire_insn": Out(32),
@@ -302,6 +307,7 @@ class RV32ICore(wiring.Component):
             self.retire_rd.eq(Mux(do_write, rd, 0)),
             self.retire_value.eq(Mux(do_write, wdata, 0)),
             self.cause.eq(cause),
+            self.pc.eq(pc),
             rp1.addr.eq(src[15:20]),
             rp2.addr.eq(src[20:25]),
         ]

@@ -13,7 +13,7 @@ Used by the core's tests, the cocotb testbench and ``guillotine run``. Not part 
 
 Members
 -------
-halt, cause, retire_* : the core's outputs
+halt, cause, pc, retire_* : the core's outputs
 tohost_valid : Out(1), tohost_value : Out(32)
 load_en : In(1), load_addr : In(30), load_data : In(32)   (only with ``loader=True``)
 """
@@ -43,7 +43,7 @@ class CoreWithRAM(wiring.Component):
         self.core = RV32ICore(reset_addr)
         self._MustUse__silence = False
         members = {
-            "halt": Out(1), "cause": Out(4),
+            "halt": Out(1), "cause": Out(4), "pc": Out(32),
             "retire_valid": Out(1), "retire_pc": Out(32), "retire_insn": Out(32),
             "retire_rd": Out(5), "retire_value": Out(32),
             "tohost_valid": Out(1), "tohost_value": Out(32),
@@ -64,7 +64,7 @@ class CoreWithRAM(wiring.Component):
         m = Module()
         m.submodules.core = core = self.core
         m.submodules.ram = ram = self.ram
-        for name in ("halt", "cause", "retire_valid", "retire_pc", "retire_insn", "retire_rd",
+        for name in ("halt", "cause", "pc", "retire_valid", "retire_pc", "retire_insn", "retire_rd",
                      "retire_value"):
             m.d.comb += getattr(self, name).eq(getattr(core, name))
 
