@@ -228,7 +228,7 @@ class CSRMap:
                                       f"non-negative integer")
             if p.offset % CSR_SLOT or p.offset % p.span:
                 raise GuillotineError(f"CSR block {p.name}: offset {p.offset:#x} is not a "
-                                      f"multiple of {max(CSR_SLOT, p.span):#x} (slot "
+                                      f"multiple of {p.span:#x} (slot "
                                       f"{CSR_SLOT:#x}, block span {p.span:#x})")
             if p.offset + p.span > size:
                 raise GuillotineError(f"CSR block {p.name} at {p.offset:#x}..{p.offset + p.span - 1:#x}"
