@@ -1,4 +1,4 @@
-"""A small multi-cycle RV32I core: one bus port, no CSRs, no interrupts, halts on any trap.
+r"""A small multi-cycle RV32I core: one bus port, no CSRs, no interrupts, halts on any trap.
 
 State machine (one instruction at a time, nothing overlaps)::
 
