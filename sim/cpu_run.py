@@ -14,7 +14,11 @@ from guillotine.hdl.cpu.causes import HaltCause
 from guillotine.hdl.cpu.harness import CoreWithRAM
 from guillotine.sim.amaranth_sim import simulate
 
-__all__ = ["CpuRun", "Retired", "run_amaranth"]
+__all__ = ["CpuRun", "Retired", "run_amaranth", "DEFAULT_TOHOST"]
+
+#: Where ``guillotine run`` and the tests expect the pass/fail word by default: outside any RAM,
+#: and reachable with one instruction (``sw a0, -16(zero)``).
+DEFAULT_TOHOST = 0xFFFF_FFF0
 
 
 @dataclass(frozen=True)
