@@ -124,7 +124,7 @@ def model_map():
     """A model core's address space (DESIGN §3); the same for every model."""
     return (
         Region("RAM", 0x0000_0000, 0x1000_0000, "model", "the model's private RAM"),
-        Region("MAILBOX", 0x8000_0000, 0x0001_0000, "model",
+        Region("MAILBOX", 0x8000_0000, 0x0000_0100, "model",
                "the model's mailbox of the NIC gate (egress frames, ingress frames, credits)"),
     )
 
@@ -316,6 +316,10 @@ CSR_RESERVED = {
 #: module-level RegisterBlock (imported when the map is built).
 CSR_LAYOUT = [
     ("LATCH", 0x000, "guillotine.hdl.kill_latch:LATCH_REGISTERS"),
+    ("MODELCTL", 0x100, "guillotine.hdl.model_control:MODELCTL_REGISTERS"),
+    ("UART", 0x200, "guillotine.hdl.peripherals:CONSOLE_REGISTERS"),
+    ("TIMER", 0x300, "guillotine.hdl.peripherals:TIMER_REGISTERS"),
+    ("LEDS", 0x400, "guillotine.hdl.peripherals:LEDS_REGISTERS"),
 ]
 
 

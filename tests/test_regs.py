@@ -88,7 +88,7 @@ def test_region_validation():
 
 def test_soc_csr_map_places_the_latch_at_the_csr_base():
     m = soc_csr_map()
-    assert [p.name for p in m] == ["LATCH"]
+    assert [p.name for p in m] == ["LATCH", "MODELCTL", "UART", "TIMER", "LEDS"]
     assert m["LATCH"].block is LATCH_REGISTERS
     assert m.address("LATCH", "LEVEL") == 0x4000_0000
     assert m.address("LATCH", "REQUEST") == 0x4000_0008
@@ -165,8 +165,8 @@ def test_build_csr_map_per_model_blocks_and_overrides():
     top.submodules.bridge, top.submodules.latch = bridge, small
     wiring.connect(top, bridge.csr_latch, small.csr)                 # signatures agree
     Fragment.get(top, None)
-    with pytest.raises(GuillotineError, match="no CSR layout entry named UART"):
-        soc_csr_map(blocks={"UART": ALPHA})
+    with pytest.raises(GuillotineError, match="no CSR layout entry named SPI"):
+        soc_csr_map(blocks={"SPI": ALPHA})
 
 
 @pytest.mark.parametrize("entry, message", [
