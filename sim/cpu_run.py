@@ -45,12 +45,13 @@ class CpuRun:
 
 
 def run_amaranth(image, *, ram_size=65536, max_cycles=100_000, tohost=None, reset_addr=0,
-                 vcd=None, keep_trace=False, read_ram=False, on_retire=None):
+                 vcd=None, keep_trace=False, read_ram=False, on_retire=None, progress=None):
     """Simulate ``image`` (bytes loaded at 0) on the core and return a :class:`CpuRun`.
 
     Stops at the first store to ``tohost`` (if given), when the core halts, or after
     ``max_cycles`` clock cycles. ``on_retire(Retired)`` is called for each retired instruction;
     it may raise to stop the run (e.g. a lockstep mismatch). ``vcd``: path of a VCD trace.
+    ``progress(cycles)`` is called every 16384 cycles.
     """
     dut = CoreWithRAM(ram_size, bytes(image), reset_addr=reset_addr, tohost=tohost)
     result = CpuRun("timeout", 0, 0)
@@ -61,6 +62,8 @@ def run_amaranth(image, *, ram_size=65536, max_cycles=100_000, tohost=None, rese
         while cycles < max_cycles:
             await ctx.tick()
             cycles += 1
+            if progress is not None and not cycles & 0x3FFF:
+                progress(cycles)
             if ctx.get(dut.retire_valid):
                 retired += 1
                 if keep_trace or on_retire is not None:
