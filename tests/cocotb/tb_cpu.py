@@ -17,6 +17,7 @@ checked (the ``trace`` one compares every retired instruction with the ISA model
 
 import json
 import os
+import time
 from pathlib import Path
 
 import cocotb
@@ -47,6 +48,7 @@ async def run_image(dut, data, max_cycles, ram_words):
     trace = []
     result = {"outcome": "timeout", "cycles": 0, "retired": 0}
     cycles = 0
+    started = time.perf_counter()
     while cycles < max_cycles:
         await RisingEdge(dut.clk)
         await ReadOnly()
@@ -63,7 +65,8 @@ async def run_image(dut, data, max_cycles, ram_words):
         if int(dut.halt.value):
             result.update(outcome="halt", cause=int(dut.cause.value), pc=int(dut.pc.value))
             break
-    result.update(cycles=cycles, retired=len(trace), regs=regs, trace=trace)
+    result.update(cycles=cycles, retired=len(trace), regs=regs, trace=trace,
+                  seconds=time.perf_counter() - started)
     await FallingEdge(dut.clk)
     return result
 
