@@ -144,7 +144,7 @@ def test_instruction_table_covers_rv32i():
 
 
 def test_retirement_trace_and_cycle_counts():
-    """ALU = 3 cycles, load/store = 5, taken branch = 4, shift = 4 + shamt (BusRAM: 1 wait)."""
+    """ALU = 3 cycles, load/store = 5, branch = 4, shift = 4 + shamt (BusRAM: 1 wait)."""
     image = asm("li a0, 3\nsw a0, 0x100(zero)\nlw a1, 0x100(zero)\nbeq a0, a1, 1f\nnop\n"
                 "1: slli a2, a0, 5\nebreak")
     run = run_amaranth(image.data, ram_size=RAM, keep_trace=True)

@@ -2,8 +2,8 @@ r"""A small multi-cycle RV32I core: one bus port, no CSRs, no interrupts, halts 
 
 State machine (one instruction at a time, nothing overlaps)::
 
-    reset -> START -> FETCH --ack--> EXEC --(ALU, LUI, AUIPC, JAL, JALR, not-taken branch, fence)--> FETCH
-                        |              |--(taken branch)--> BRANCH --> FETCH
+    reset -> START -> FETCH --ack--> EXEC --(ALU, LUI, AUIPC, JAL, JALR, fence)--> FETCH
+                        |              |--(branch)--> BRANCH --> FETCH
                         |              |--(shift)--> SHIFT (1 cycle per bit) --> FETCH
                         |              |--(load/store)--> MEM --ack--> FETCH
                         \--err--> HALT <--trap-- EXEC, BRANCH (misaligned target), MEM (err)
@@ -15,15 +15,16 @@ State machine (one instruction at a time, nothing overlaps)::
   is read at the incoming instruction's ``rs1``/``rs2``, so EXEC needs no decode cycle.
 - EXEC computes with the one shared 33-bit adder/subtractor (add, sub, compares, load/store
   address, JAL/JALR/AUIPC targets) and a ``pc + 4`` incrementer, writes ``rd``, updates ``pc``
-  and retires. A taken branch spends one more cycle (BRANCH) where the same adder computes
-  ``pc + imm``. Loads and stores latch address, byte selects and lane-aligned store data and go to
+  and retires. A branch compares in EXEC (the outcome is registered: it ends the longest carry
+  chain, and deciding on it in the same cycle cost ~4 MHz) and spends one more cycle (BRANCH)
+  where the same adder computes ``pc + imm``. Loads and stores latch address, byte selects and lane-aligned store data and go to
   MEM; a load writes ``rd`` from ``bus.dat_r`` in the ``ack`` cycle.
 - Shifts are serial: SHIFT moves a 32-bit register (the store-data register, reused) one bit per
   cycle. A barrel shifter costs ~220 LUTs on iCE40 (the whole core is ~880); the serial one ~50.
 
 Cycles per instruction with :class:`~guillotine.hdl.bus.BusRAM` (one wait state, so 2 cycles
-per bus access): ALU / LUI / AUIPC / JAL / JALR / not-taken branch / fence: 3; taken branch: 4;
-shift by n: 4 + n; load / store: 5. In general: fetch latency + 1 (+1 taken branch, +1+n shift,
+per bus access): ALU / LUI / AUIPC / JAL / JALR / fence: 3; branch (taken or not): 4;
+shift by n: 4 + n; load / store: 5. In general: fetch latency + 1 (+1 branch, +1+n shift,
 + data access latency for loads/stores). Shift timing depends on the shift amount (data-dependent
 timing, like most small cores; use constant shift amounts in code that must be constant-time).
 
@@ -185,6 +186,7 @@ class RV32ICore(wiring.Component):
         a_pc = Signal()          # ALU operand A is pc (AUIPC, JAL, branch target), else rs1
         b_rs2 = Signal()         # ALU operand B is rs2 (OP, branch comparison), else imm
         is_jump = Signal()       # JAL or JALR
+        taken_q = Signal()       # branch condition, registered at the end of EXEC
         writes_rd = Signal()
         d_alu = (d_opcode == OP_OP) | (d_opcode == OP_IMM)
 
@@ -221,9 +223,9 @@ class RV32ICore(wiring.Component):
         rs2_val = Signal(32)
 
         # --- ALU: one 33-bit adder/subtractor and the logic ops --------------------------------
-        # Operand A is pc for AUIPC, JAL and the second cycle of a taken branch, 0 for LUI, else rs1.
+        # Operand A is pc for AUIPC, JAL and the BRANCH cycle, 0 for LUI, else rs1.
         # Operand B is rs2 for register-register ops and the branch comparison, else ``imm``.
-        # (the selects are registered: decoded at fetch, changed when a taken branch enters BRANCH)
+        # (the selects are registered: decoded at fetch, changed when a branch enters BRANCH)
         a = Signal(32)
         b = Signal(32)
         m.d.comb += [
@@ -352,9 +354,10 @@ class RV32ICore(wiring.Component):
                 with m.Elif(is_shift):
                     m.d.sync += [mem_dat.eq(a), count.eq(shamt)]
                     m.next = "SHIFT"
-                with m.Elif(is_branch & taken):
-                    # next cycle: the ALU computes pc + imm_b
-                    m.d.sync += [a_pc.eq(1), b_rs2.eq(0), sub_op.eq(0)]
+                with m.Elif(is_branch):
+                    # The comparison ends a long carry chain: only register its outcome here,
+                    # and decide in BRANCH, where the ALU computes pc + imm_b.
+                    m.d.sync += [taken_q.eq(taken), a_pc.eq(1), b_rs2.eq(0), sub_op.eq(0)]
                     m.next = "BRANCH"
                 with m.Elif(is_jump & sum_[1]):
                     m.d.sync += cause.eq(HaltCause.MISALIGNED_FETCH)
@@ -366,12 +369,12 @@ class RV32ICore(wiring.Component):
 
             with m.State("BRANCH"):
                 m.d.comb += src.eq(ir)
-                with m.If(sum_[1]):
+                with m.If(taken_q & sum_[1]):
                     m.d.sync += cause.eq(HaltCause.MISALIGNED_FETCH)
                     m.next = "HALT"
                 with m.Else():
                     m.d.comb += retire.eq(1)
-                    m.d.sync += pc_word.eq(sum_[2:32])
+                    m.d.sync += pc_word.eq(Mux(taken_q, sum_[2:32], pc_plus4[2:32]))
                     m.next = "FETCH"
 
             with m.State("SHIFT"):
