@@ -40,33 +40,59 @@ MODEL_RAM_BASE = 0x0000_0000
 MAILBOX_BASE = 0x8000_0000
 MAILBOX_WORDS = 64                     # mailbox window: 256 bytes
 
-#: Every port of a model tile, its direction across the boundary and what it carries. The
-#: information-flow audit (``guillotine verify --flows``) checks the netlist against this table.
+# Hypervisor state elements (names in the flattened netlist, ``{n}`` = model index) that a
+# crossing may come from or reach.
+_CONTROL = ("modelctl.mode_{n}", "latch.latch_state")
+_HV_BUS = ("hv_core.*",)                      # the hypervisor core's own bus registers
+_TO_HV_CORE = ("hv_core.*", "modelctl.insp_refused_count", "hv_halt", "hv_cause")
+_VIOLATION = ("latch.viol_count", "latch.cause", "latch.latch_state", "modelctl.viol_{n}")
+_EGRESS = ("gate.*",) + _VIOLATION
+_STATUS = ("csr.bus__dat_r",)                 # read through MODELCTL.STATUS
+
+#: Every port of a model tile: its direction across the boundary, what it carries, and the
+#: hypervisor state it may come from (hv->model) or reach (model->hv). This is the allowed-
+#: crossings list of DESIGN §2 as data; the information-flow audit (``guillotine verify
+#: --flows``) checks the netlist against it.
 TILE_CROSSINGS = {
-    "freeze": ("hv->model", "run/freeze control"),
-    "hold": ("hv->model", "reset control"),
-    "scrub": ("hv->model", "scrub request (only acts while held)"),
-    "insp_adr": ("hv->model", "introspection address (only while frozen/held)"),
-    "insp_dat_w": ("hv->model", "code loading data (only while held)"),
-    "insp_we": ("hv->model", "code loading write (only while held)"),
-    "insp_sel": ("hv->model", "code loading byte selects"),
-    "insp_req": ("hv->model", "introspection request"),
-    "mbox_dat_r": ("hv->model", "ingress frame data"),
-    "mbox_ack": ("hv->model", "mailbox answer"),
-    "mbox_err": ("hv->model", "mailbox answer (error)"),
-    "insp_r_data": ("model->hv", "introspection read data (only while frozen/held)"),
-    "insp_ack": ("model->hv", "introspection answer"),
-    "insp_err": ("model->hv", "introspection refused (model running, or write while frozen)"),
-    "mbox_adr": ("model->hv", "egress frame address"),
-    "mbox_dat_w": ("model->hv", "egress frame data"),
-    "mbox_sel": ("model->hv", "egress byte selects"),
-    "mbox_we": ("model->hv", "egress write"),
-    "mbox_cyc": ("model->hv", "egress cycle"),
-    "mbox_stb": ("model->hv", "egress strobe"),
-    "halt": ("model->hv", "halt status"),
-    "cause": ("model->hv", "halt cause"),
-    "violation": ("model->hv", "bus-error violation pulse"),
-    "scrub_busy": ("model->hv", "scrub status"),
+    # hypervisor -> model: (direction, what it carries, hypervisor state it may come from)
+    "clk": ("hv->model", "clock", ("clk",)),
+    "rst": ("hv->model", "power-on reset", ("rst",)),
+    "freeze": ("hv->model", "run/freeze control", _CONTROL),
+    "hold": ("hv->model", "reset control", _CONTROL),
+    "scrub": ("hv->model", "scrub request (only acts while held)",
+              _CONTROL + ("modelctl.latch_scrub_done_{n}", "hv_core.*", "csr.busy")),
+    "insp_adr": ("hv->model", "introspection address (only while frozen/held)", _HV_BUS),
+    "insp_dat_w": ("hv->model", "code loading data (only while held)", _HV_BUS),
+    "insp_we": ("hv->model", "code loading write (only while held)", _HV_BUS),
+    "insp_sel": ("hv->model", "code loading byte selects", _HV_BUS),
+    "insp_req": ("hv->model", "introspection request", _HV_BUS),
+    "mbox_dat_r": ("hv->model", "ingress frame data", ("gate.*",)),
+    "mbox_ack": ("hv->model", "mailbox answer", ("gate.*",) + _CONTROL),
+    "mbox_err": ("hv->model", "mailbox answer (error)", ("gate.*",) + _CONTROL),
+    # model -> hypervisor: (direction, what it carries, hypervisor state it may reach)
+    "insp_r_data": ("model->hv", "introspection read data (only while frozen/held)", _TO_HV_CORE),
+    "insp_ack": ("model->hv", "introspection answer", _TO_HV_CORE),
+    "insp_err": ("model->hv", "introspection refused (model running, or write while frozen)",
+                 _TO_HV_CORE),
+    "mbox_adr": ("model->hv", "egress frame address", _EGRESS),
+    "mbox_dat_w": ("model->hv", "egress frame data", _EGRESS),
+    "mbox_sel": ("model->hv", "egress byte selects", _EGRESS),
+    "mbox_we": ("model->hv", "egress write", _EGRESS),
+    "mbox_cyc": ("model->hv", "egress cycle", _EGRESS),
+    "mbox_stb": ("model->hv", "egress strobe", _EGRESS),
+    "halt": ("model->hv", "halt status", _STATUS + _VIOLATION),
+    "cause": ("model->hv", "halt cause", _STATUS + _VIOLATION),
+    "violation": ("model->hv", "bus-error violation pulse", _VIOLATION),
+    "scrub_busy": ("model->hv", "scrub status",
+                   _STATUS + ("modelctl.was_busy_{n}", "modelctl.scrubbed_{n}",
+                              "modelctl.latch_scrub_done_{n}")),
+}
+
+
+#: Deliberate bugs (``tile.mutation = name``) that show the isolation proof can fail.
+TILE_MUTANTS = {
+    "firewall_hole": "the firewall decodes 0x1000_0000.. (hypervisor RAM) as the model's RAM",
+    "write_while_frozen": "introspection writes are allowed while the model is only frozen",
 }
 
 
@@ -120,6 +146,17 @@ class ModelTile(wiring.Component):
             "halt": Out(1), "cause": Out(4), "violation": Out(1),
         })
         self._MustUse__silence = False
+        # Internal signals, created here so proofs and tests can name them.
+        self.ram_wen = Signal(4, name="ram_wen")          # byte write enables of the RAM port
+        self.ram_wdata = Signal(32, name="ram_wdata")
+        self.ram_rdata = Signal(32, name="ram_rdata")      # the RAM's read register
+        self.owner_model = Signal(name="owner_model")      # the model core owns the RAM port
+        self.scrubbing = Signal(name="scrubbing")
+        self.insp_grant = Signal(name="insp_grant")        # introspection access granted
+        #: For verification only: a deliberate bug (see :data:`TILE_MUTANTS`).
+        self.mutation = None
+        #: The model core (or a free bus initiator for proofs).
+        self.core = _FreeInitiator() if abstract_core else RV32ICore(reset_addr=MODEL_RAM_BASE)
 
     @property
     def ram_words(self):
@@ -133,11 +170,12 @@ class ModelTile(wiring.Component):
         # block RAM/SPRAM port without read-during-write emulation logic (see hdl/bus.py).
         rd = ram.read_port(domain="comb")
         wr = ram.write_port(granularity=8)
-        rdata = Signal(32)
+        rdata = self.ram_rdata
+        m.d.comb += [self.ram_wen.eq(wr.en), self.ram_wdata.eq(wr.data)]
         with m.If(wr.en == 0):
             m.d.sync += rdata.eq(rd.data)
 
-        core = _FreeInitiator() if self._abstract else RV32ICore(reset_addr=MODEL_RAM_BASE)
+        core = self.core
         run = Signal()
         m.d.comb += run.eq(~self.freeze | self.hold)
         m.submodules.core = ResetInserter(self.hold)(EnableInserter(run)(core))
@@ -149,7 +187,8 @@ class ModelTile(wiring.Component):
         in_ram = Signal()
         in_mbox = Signal()
         m.d.comb += [
-            in_ram.eq(byte_adr < words * 4),
+            in_ram.eq((byte_adr < words * 4) |
+                      ((byte_adr[28:] == 1) if self.mutation == "firewall_hole" else 0)),
             in_mbox.eq(byte_adr[8:] == (MAILBOX_BASE >> 8)),
         ]
         req = bus.cyc & bus.stb
@@ -168,9 +207,9 @@ class ModelTile(wiring.Component):
             live & (stray | (req & in_mbox & self.mbox_err)) | bad_halt)
 
         # --- RAM ownership: model when running, scrubber when scrubbing, else introspection -----
-        scrubbing = Signal()
+        scrubbing = self.scrubbing
         scrub_adr = Signal(range(words))
-        owner_model = Signal()
+        owner_model = self.owner_model
         m.d.comb += owner_model.eq(run & ~self.hold & ~scrubbing)
         model_owned_prev = Signal()             # the read register holds the model's data
         m.d.sync += model_owned_prev.eq(owner_model)
@@ -187,8 +226,8 @@ class ModelTile(wiring.Component):
         ram_ack = pending & (bus.we | model_owned_prev)
 
         insp_ok = ~run | self.hold                 # frozen or held
-        insp_write_ok = self.hold
-        insp_grant = Signal()
+        insp_write_ok = self.hold if self.mutation != "write_while_frozen" else insp_ok
+        insp_grant = self.insp_grant
         m.d.comb += insp_grant.eq(self.insp_req & insp_ok & ~scrubbing &
                                   (~self.insp_we | insp_write_ok))
         insp_pending = Signal()

@@ -27,6 +27,7 @@ from amaranth.lib.wiring import In, Out
 from guillotine import GuillotineError
 from guillotine.hdl.bus import BusRAM, BusSignature
 from guillotine.hdl.cpu.core import RV32ICore
+from guillotine.hdl.csr_bridge import CSRBridge
 from guillotine.hdl.kill_latch import EffectsLayout, KillLatch, latch_params
 from guillotine.hdl.memory_map import (CSR_BASE, CSR_LAYOUT, INTROSPECT_BASE,
                                         INTROSPECT_STRIDE, hypervisor_map)
@@ -35,7 +36,7 @@ from guillotine.hdl.model_tile import ModelTile, _FreeInitiator
 from guillotine.hdl.peripherals import Console, CycleTimer, Leds
 from guillotine.hdl.uart import uart_divisor
 
-__all__ = ["GuillotineSoC", "MailboxSignature", "MailboxLoopback", "HV_ROM_BASE", "HV_RAM_BASE",
+__all__ = ["GuillotineSoC", "SOC_MUTANTS", "MailboxSignature", "MailboxLoopback", "HV_ROM_BASE", "HV_RAM_BASE",
            "HV_WINDOW_BASE", "HV_WINDOW_STRIDE", "HV_CSR_BASE", "CSR_PLACEMENT"]
 
 _HV = {r.name: r for r in hypervisor_map(1)}
@@ -46,6 +47,14 @@ HV_WINDOW_STRIDE = INTROSPECT_STRIDE
 HV_CSR_BASE = CSR_BASE
 #: Offsets of the CSR blocks inside the CSR space (from hdl/memory_map.py's CSR_LAYOUT).
 CSR_PLACEMENT = {entry[0]: entry[1] for entry in CSR_LAYOUT}
+
+
+#: Deliberate bugs (``soc.mutation = name``) that show the isolation proof and the
+#: information-flow audit can fail.
+SOC_MUTANTS = {
+    "model_csr_tap": "model 0's mailbox writes also strobe the kill latch's CSRs",
+    "hv_ram_tap": "hypervisor RAM read data is mixed into model 0's mailbox read data",
+}
 
 
 class MailboxSignature(wiring.Signature):
@@ -129,6 +138,7 @@ class GuillotineSoC(wiring.Component):
     def __init__(self, n_models=2, firmware=b"", *, rom_bytes=16 * 1024, ram_bytes=8 * 1024,
                  model_ram_bytes=64 * 1024, model_images=None, clk_hz=24_000_000, baud=115_200,
                  latch=None, gate=None, abstract_cores=False):
+        self._MustUse__silence = True           # until the arguments are accepted
         if not isinstance(n_models, int) or isinstance(n_models, bool) or not 1 <= n_models <= 4:
             raise GuillotineError(f"n_models must be an integer in 1..4, not {n_models!r}")
         self._firmware = _image_bytes(firmware, "firmware")
@@ -159,6 +169,12 @@ class GuillotineSoC(wiring.Component):
         self.modelctl = ModelControl(n_models)
         self.gate = gate if gate is not None else MailboxLoopback(n_models)
         self.hv_core = _FreeInitiator() if abstract_cores else RV32ICore(reset_addr=HV_ROM_BASE)
+        self.bridge = CSRBridge(self.csr_map())
+        self.console = Console(self._divisor)
+        self.timer = CycleTimer()
+        self.leds_block = Leds(8)
+        #: For verification only: a deliberate bug (see :data:`SOC_MUTANTS`).
+        self.mutation = None
         self.rom = BusRAM(rom_bytes, self._firmware, addr_width=26)
         self.ram = BusRAM(ram_bytes, addr_width=26)
         super().__init__({
@@ -166,6 +182,7 @@ class GuillotineSoC(wiring.Component):
             "leds": Out(8), "panic": In(1), "keys": In(self._latch_params["n_keys"]),
             "effects": Out(EffectsLayout), "level": Out(3), "hv_halt": Out(1), "hv_cause": Out(4),
         })
+        self._MustUse__silence = False
 
     @property
     def n_models(self):
@@ -179,7 +196,6 @@ class GuillotineSoC(wiring.Component):
                                             "MODELCTL": self.modelctl.registers})
 
     def elaborate(self, platform):
-        from guillotine.hdl.csr_bridge import CSRBridge
         m = Module()
         m.submodules.hv_core = hv = self.hv_core
         m.submodules.rom = rom = self.rom
@@ -187,10 +203,10 @@ class GuillotineSoC(wiring.Component):
         m.submodules.latch = latch = self.latch
         m.submodules.modelctl = ctl = self.modelctl
         m.submodules.gate = gate = self.gate
-        m.submodules.console = console = Console(self._divisor)
-        m.submodules.timer = timer = CycleTimer()
-        m.submodules.leds = leds = Leds(8)
-        m.submodules.csr = bridge = CSRBridge(self.csr_map())
+        m.submodules.console = console = self.console
+        m.submodules.timer = timer = self.timer
+        m.submodules.leds = leds = self.leds_block
+        m.submodules.csr = bridge = self.bridge
         for n, tile in enumerate(self.tiles):
             m.submodules[f"model_{n}"] = tile
 
@@ -245,7 +261,15 @@ class GuillotineSoC(wiring.Component):
         ]
 
         # --- CSR blocks -------------------------------------------------------------------------
-        wiring.connect(m, bridge.csr_latch, latch.csr)
+        if self.mutation == "model_csr_tap":
+            # Bug: model 0's mailbox writes also strobe the kill latch's registers.
+            tap = self.tiles[0].mbox_stb & self.tiles[0].mbox_we
+            m.d.comb += [latch.csr.addr.eq(bridge.csr_latch.addr),
+                         latch.csr.w_data.eq(bridge.csr_latch.w_data),
+                         latch.csr.w_stb.eq(bridge.csr_latch.w_stb | tap),
+                         bridge.csr_latch.r_data.eq(latch.csr.r_data)]
+        else:
+            wiring.connect(m, bridge.csr_latch, latch.csr)
         wiring.connect(m, bridge.csr_modelctl, ctl.csr)
         wiring.connect(m, bridge.csr_uart, console.csr)
         wiring.connect(m, bridge.csr_timer, timer.csr)
@@ -278,7 +302,9 @@ class GuillotineSoC(wiring.Component):
                 mbox.adr.eq(tile.mbox_adr), mbox.dat_w.eq(tile.mbox_dat_w),
                 mbox.sel.eq(tile.mbox_sel), mbox.we.eq(tile.mbox_we),
                 mbox.cyc.eq(tile.mbox_cyc), mbox.stb.eq(tile.mbox_stb),
-                tile.mbox_dat_r.eq(mbox.dat_r), tile.mbox_ack.eq(mbox.ack),
+                tile.mbox_dat_r.eq(mbox.dat_r ^ (ram.bus.dat_r if self.mutation == "hv_ram_tap"
+                                                 and n == 0 else 0)),
+                tile.mbox_ack.eq(mbox.ack),
                 tile.mbox_err.eq(mbox.err),
             ]
 
