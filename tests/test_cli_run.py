@@ -133,3 +133,12 @@ def test_bad_input_exits_3_with_one_line(tmp_path, capsys, monkeypatch, args, me
     code, out, err = run_cli(capsys, *args)
     assert code == 3 and out == ""
     assert len(err.strip().splitlines()) == 1 and message in err, err
+
+
+@pytest.mark.cocotb
+def test_fst_trace_on_icarus(tmp_path, capsys):
+    image = write(tmp_path, "t.bin", "li a0, (2 << 1) | 1\nsw a0, -16(zero)")
+    trace = tmp_path / "out.fst"
+    code, out, err = run_cli(capsys, image, "--ram", "4K", "--backend", "icarus", "--trace", trace)
+    assert code == 1 and out.startswith("FAIL: test 2"), (out, err)
+    assert trace.stat().st_size > 0

@@ -25,7 +25,7 @@ from amaranth.lib.wiring import In, Out
 from ..bus import BusRAM
 from .core import RV32ICore
 
-__all__ = ["CoreWithRAM"]
+__all__ = ["CoreWithRAM", "CoreSynthTop"]
 
 
 class CoreWithRAM(wiring.Component):
@@ -96,4 +96,25 @@ class CoreWithRAM(wiring.Component):
             m.d.sync += [self.tohost_valid.eq(1), self.tohost_value.eq(cbus.dat_w)]
         with m.Else():
             m.d.sync += self.tohost_valid.eq(0)
+        return m
+
+
+class CoreSynthTop(wiring.Component):
+    """The core on a :class:`BusRAM` (default 4 KiB) with few pins (``halt``, ``cause`` and the
+    low byte of the store data), so that it can be placed and routed on the iCE40UP5K-SG48 (39
+    pins) to measure LC and Fmax: all of the core's logic still reaches a pin or the RAM. The
+    RAM adds ~10 LC (ack/err and the range compare) and its block RAMs.
+    """
+
+    def __init__(self, ram_size=4096):
+        self._ram_size = ram_size
+        super().__init__({"halt": Out(1), "cause": Out(4), "probe": Out(8)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.core = core = RV32ICore()
+        m.submodules.ram = ram = BusRAM(self._ram_size)
+        wiring.connect(m, core.bus, ram.bus)
+        m.d.comb += [self.halt.eq(core.halt), self.cause.eq(core.cause),
+                     self.probe.eq(core.bus.dat_w[:8])]
         return m
