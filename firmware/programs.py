@@ -104,11 +104,11 @@ def hypervisor_monitor(n_models=2, *, viol_threshold=1, viol_level=Level.PROBATI
     p.li("t5", 1)
     p.sw("t5", 0, "t4")
     # Start every model.
+    p.la("a1", "started")
+    p.call("puts")
     p.li("t4", "MODELCTL")
     for n in range(n_models):
         p.sw("zero", 0x10 * n, "t4")            # CTRLn.mode = RUN
-    p.la("a1", "started")
-    p.call("puts")
     p.li("s0", 0)                               # models already reported halted (bit mask)
     p.li("s1", 0)                               # loop counter
     p.label("loop")
@@ -164,7 +164,7 @@ def hypervisor_monitor(n_models=2, *, viol_threshold=1, viol_level=Level.PROBATI
     p.label("banner")
     p.ascii("GUILLOTINE hypervisor\n", zero=True)
     p.label("started")
-    p.ascii("models running\n", zero=True)
+    p.ascii("starting models\n", zero=True)
     for n in range(n_models):
         p.label(f"halt_msg_{n}")
         p.ascii(f"M{n} HALT ", zero=True)

@@ -10,7 +10,7 @@ The console is captured from the console UART's accepted bytes (what the line wi
 
 from dataclasses import dataclass, field
 
-from guillotine.hdl.kill_latch import Level
+from guillotine.hdl.kill_latch import CAUSES, Level
 from guillotine.sim.amaranth_sim import simulate
 
 
@@ -18,8 +18,9 @@ from guillotine.sim.amaranth_sim import simulate
 class SocRun:
     """What a simulated run of the SoC showed."""
     console: str = ""
+    console_lines: list = field(default_factory=list)   # [(cycle the line ended, text)]
     cycles: int = 0
-    level_changes: list = field(default_factory=list)
+    level_changes: list = field(default_factory=list)   # [(cycle, old, new, sources)]
     level: Level = Level.STANDARD
     hv_halted: bool = False
     probes: dict = field(default_factory=dict)
@@ -35,17 +36,31 @@ def run_soc(soc, max_cycles, *, until=None, trace=None, probes=None, stimulus=No
 
     async def bench(ctx):
         out = []
+        line = []
         level = Level.STANDARD
+        cause = 0
         for cycle in range(max_cycles):
             if stimulus:
                 stimulus(ctx, cycle)
+            released = ctx.get(soc.latch.release_fire)
             await ctx.tick()
             if ctx.get(soc.console_strobe):
-                out.append(chr(ctx.get(soc.console_byte)))
+                char = chr(ctx.get(soc.console_byte))
+                out.append(char)
+                if char == "\n":
+                    run.console_lines.append((cycle + 1, "".join(line)))
+                    line = []
+                else:
+                    line.append(char)
             new = Level(ctx.get(soc.level))
+            new_cause = ctx.get(soc.latch.cause)
             if new != level:
-                run.level_changes.append((cycle + 1, level, new))
+                fresh = new_cause & ~cause
+                sources = ["consensus release"] if released else \
+                    [c for i, c in enumerate(CAUSES) if fresh >> i & 1]
+                run.level_changes.append((cycle + 1, level, new, sources))
                 level = new
+            cause = new_cause
             if until and cycle % check_every == 0:
                 run.console, run.cycles, run.level = "".join(out), cycle + 1, level
                 if until(run):

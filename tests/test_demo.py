@@ -24,8 +24,8 @@ def test_scenario_timeline(tmp_path):
     assert trace.stat().st_size > 10_000
 
 
-def test_demo_command(capsys, tmp_path):
-    assert main(["demo", "--trace", str(tmp_path / "d.vcd")]) == 0
+def test_latch_demo_command(capsys, tmp_path):
+    assert main(["demo", "--latch", "--trace", str(tmp_path / "d.vcd")]) == 0
     out = capsys.readouterr().out
     assert "STANDARD -> PROBATION" in out
     assert "OFFLINE -> STANDARD" in out
@@ -34,9 +34,29 @@ def test_demo_command(capsys, tmp_path):
 
 
 def test_demo_bad_parameter_is_one_line(capsys):
-    assert main(["demo", "--no-trace", "--n-keys", "3", "--k", "4"]) == 2
+    assert main(["demo", "--latch", "--no-trace", "--n-keys", "3", "--k", "4"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "k must be an integer in 1..n_keys=3" in err
-    assert main(["demo", "--no-trace", "--fault-level", "MELTDOWN"]) == 2
+    assert main(["demo", "--latch", "--no-trace", "--fault-level", "MELTDOWN"]) == 2
     err = capsys.readouterr().err
     assert "'MELTDOWN' is not a level" in err and "Traceback" not in err
+
+
+def test_soc_demo_command(capsys):
+    """The main demo: the rogue model is caught, the latch escalates, the models are scrubbed."""
+    assert main(["demo", "--no-trace"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    order = [next(i for i, l in enumerate(lines) if text in l) for text in (
+        "GUILLOTINE hypervisor", "LATCH <- violation   STANDARD -> PROBATION",
+        "M1 HALT 6   (BUS_ERROR_LOAD)", "presses the panic button",
+        "LATCH <- panic       PROBATION -> DECAPITATION")]
+    assert order == sorted(order)
+    assert "violations counted: model 0 0, model 1 1" in out
+    assert "scrubbed to zero: model 0 yes, model 1 yes" in out
+    assert "hypervisor still running: yes" in out
+
+
+def test_demo_bad_trace_path(capsys):
+    assert main(["demo", "--trace", "out.txt"]) == 2
+    assert "--trace must name a .vcd file" in capsys.readouterr().err

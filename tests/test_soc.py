@@ -30,7 +30,7 @@ def test_monitor_starts_models_kicks_and_inspects():
     run = run_soc(soc, 60_000, until=lambda r: len(_inspections(r.console)) >= 3,
                   probes={"count1": soc.tiles[1].ram_data[COUNTER_ADDR // 4],
                           "halt0": soc.tiles[0].halt, "halt1": soc.tiles[1].halt})
-    assert run.console.startswith("GUILLOTINE hypervisor\nmodels running\n")
+    assert run.console.startswith("GUILLOTINE hypervisor\nstarting models\n")
     seen = _inspections(run.console)
     assert len(seen) >= 3
     assert seen == sorted(seen) and len(set(seen)) == len(seen)   # model 0 keeps counting
@@ -53,7 +53,7 @@ def test_rogue_model_is_contained(rogue):
     assert run.probes["cause1"] == expected
     assert run.probes["viol1"] == 1 and run.probes["viol0"] == 0
     # Escalated per configuration (threshold 1 -> PROBATION), and the hypervisor runs on:
-    assert run.level_changes[0][1:] == (Level.STANDARD, Level.PROBATION)
+    assert run.level_changes[0][1:] == (Level.STANDARD, Level.PROBATION, ["violation"])
     assert len(_inspections(run.console)) >= 2 and not run.hv_halted
     assert "M0 HALT" not in run.console
 
