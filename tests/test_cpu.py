@@ -528,3 +528,49 @@ def test_freeze_with_enable_inserter(frozen):
         expected.append(tuple(r))
     simulate(top, bench)
     assert seen == expected and len(seen) > 80
+
+
+@pytest.mark.parametrize("when", [3, 8, 13, 22, 27])
+def test_reset_mid_run_restarts_cleanly(when):
+    """Reset the core alone (the RAM keeps running) at different points, including in the middle
+    of a fetch or a data access: the answer still pending from the RAM must not be taken for the
+    first fetch (START cycle), and the program re-runs from the reset address."""
+    from amaranth import Module, Signal
+    from amaranth.hdl import ResetInserter
+
+    image = asm("li a0, 5\nsw a0, 0x100(zero)\nlw a1, 0x100(zero)\naddi a2, a1, 1\nebreak").data
+
+    class Top(wiring.Component):
+        def __init__(self):
+            self.core = RV32ICore()
+            self.ram = BusRAM(RAM, image)
+            super().__init__({"core_rst": wiring.In(1)})
+
+        def elaborate(self, platform):
+            m = Module()
+            m.submodules.core = ResetInserter(self.core_rst)(self.core)
+            m.submodules.ram = self.ram
+            wiring.connect(m, self.core.bus, self.ram.bus)
+            return m
+
+    top = Top()
+    words = asm("li a0, 5\nsw a0, 0x100(zero)\nlw a1, 0x100(zero)\naddi a2, a1, 1\nebreak").words
+
+    async def bench(ctx):
+        for _ in range(when):
+            await ctx.tick()
+        ctx.set(top.core_rst, 1)
+        await ctx.tick()
+        ctx.set(top.core_rst, 0)
+        trace = []
+        for _ in range(100):
+            if ctx.get(top.core.retire_valid):
+                trace.append((ctx.get(top.core.retire_pc), ctx.get(top.core.retire_insn)))
+            if ctx.get(top.core.halt):
+                break
+            await ctx.tick()
+        assert trace == [(4 * i, w) for i, w in enumerate(words[:4])]
+        assert ctx.get(top.core.cause) == HaltCause.EBREAK
+        assert [ctx.get(top.core.regfile[i]) for i in (10, 11, 12)] == [5, 5, 6]
+
+    simulate(top, bench)
