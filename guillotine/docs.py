@@ -117,7 +117,82 @@ def registers_page():
     return f"{GENERATED}\n{markdown()}"
 
 
-PAGES = {"kill_latch.md": kill_latch_page, "registers.md": registers_page}
+def soc_page():
+    """docs/soc.md: the SoC, its isolation argument and the allowed-crossings table."""
+    from guillotine.firmware.programs import ROGUE_MODELS
+    from guillotine.hdl import soc_properties
+    from guillotine.hdl.model_tile import TILE_CROSSINGS
+
+    crossings = ["| port | direction | carries | hypervisor state it may come from / reach |",
+                 "|---|---|---|---|"]
+    for port, (direction, what, allowed) in TILE_CROSSINGS.items():
+        pats = ", ".join(f"`{a}`" for a in allowed)
+        crossings.append(f"| `{port}` | {direction} | {what} | {pats} |")
+    rogues = ["| rogue model | what it does | contained as |", "|---|---|---|"]
+    for name, (_, cause, what) in sorted(ROGUE_MODELS.items()):
+        rogues.append(f"| `{name}` | {what} | halt `{cause}`, violation counted, latch "
+                      f"PROBATION |")
+    props = soc_properties.__doc__.split("logic). Properties, checked by k-induction "
+                                         "(``mode=\"prove\"``):")[-1].strip()
+    return f"""{GENERATED}
+# The SoC and its isolation
+
+`guillotine.hdl.soc.GuillotineSoC(n_models=2, firmware=...)` — one trusted hypervisor RV32I core
+with its ROM, RAM and CSR space, and 1..4 untrusted model tiles
+(`guillotine.hdl.model_tile.ModelTile`) that share nothing with it or with each other. Memory maps
+and every register: [registers.md](registers.md). Sizes and speed: [soc_bench.md](soc_bench.md).
+
+## Model tiles
+
+Each tile holds a model core, its private RAM, a firewall and a scrubber. The model bus decodes
+only `0x0000_0000` (its RAM) and `0x8000_0000` (its 256-byte mailbox); any other address is
+answered with a bus error in the same cycle and a violation pulse, and the core halts with a
+bus-error cause. An illegal instruction or a misaligned access also halts the core and counts as a
+violation (`ecall`/`ebreak` halt without one). Violations go to the kill latch's violation counter
+and to the tile's counter in `MODELCTL.VIOLn`.
+
+Model control (`MODELCTL.CTRLn.mode`): RUN, FREEZE (clock enable low, state kept), HOLD (reset).
+Models start in HOLD. The kill latch overrides firmware: from OFFLINE every model is frozen, from
+DECAPITATION every model is held and the hardware scrubber zeroes its RAM (`STATUSn.scrubbed`).
+
+Introspection (one-way): the hypervisor's window `0x2000_0000 + n * 0x0100_0000` reads model
+*n*'s RAM only while the model is frozen or held and writes it only while it is held (code
+loading). Any other access is refused with a bus error to the hypervisor (which halts its core:
+firmware checks `STATUSn` first) and counted in `MODELCTL.INSPECT_REFUSED`. During a scrub a
+window access waits. The model's clock is stopped during an inspection and its RAM port is
+handed back only after a fresh read of its own address, so it cannot observe the inspection.
+
+## Proof of isolation
+
+`hdl/soc_properties.py` replaces every core — the hypervisor's and each model's — by an
+unconstrained bus initiator and proves by k-induction, for every sequence of bus accesses:
+
+{props}
+
+The proof is shown to fail on deliberately broken SoCs — a firewall hole onto hypervisor RAM, an
+introspection write while only frozen, a model tap onto the kill latch's CSRs, hypervisor RAM mixed
+into a mailbox (`SOC_MUTANTS`, `TILE_MUTANTS`; `tests/test_soc_isolation.py`).
+
+## Allowed crossings and the information-flow audit
+
+`guillotine verify --flows` flattens the netlist with Yosys and checks every net that crosses
+between the hypervisor and a model domain: each must be a tile port of this table with the right
+direction, and the hypervisor state elements in its combinational fan-in (hv->model) or fan-out
+(model->hv) must match its list. A net between two model domains is always illegal. The test
+suite adds a hypervisor-RAM tap into a mailbox port and removes a table entry, and expects the
+audit to fail.
+
+{chr(10).join(crossings)}
+
+## Rogue models (tests/test_soc.py)
+
+{chr(10).join(rogues)}
+
+The hypervisor monitor keeps running in every case, and the benign model keeps counting.
+"""
+
+
+PAGES = {"soc.md": soc_page, "kill_latch.md": kill_latch_page, "registers.md": registers_page}
 
 #: Generated sections of hand-written files: (file relative to the repo, marker, generator).
 SECTIONS = [("README.md", "ladder", ladder_table)]

@@ -23,7 +23,7 @@ the model's own address from the previous cycle, so an inspection during a freez
 the model the hypervisor's data.
 """
 
-from amaranth import Const, Module, Mux, Signal
+from amaranth import Cat, ClockSignal, Const, Instance, Module, Mux, Signal
 from amaranth.hdl import EnableInserter, ResetInserter
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory, MemoryData
@@ -96,6 +96,35 @@ TILE_MUTANTS = {
 }
 
 
+class _PortSignals:
+    def __init__(self, aw):
+        self.addr = Signal(aw, name="spram_addr")
+        self.data = Signal(32, name="spram_wdata")
+        self.en = Signal(4, name="spram_wen")
+
+
+def _SpramPort(m, aw, rdata):
+    """Two iCE40 SB_SPRAM256KA (16K x 16 each) side by side: one 16K x 32 single-port RAM.
+
+    Returns ``(read, write)`` port-like objects; ``rdata`` is driven by the SPRAMs' output
+    registers (read data one cycle after the address; not meaningful after a write cycle).
+    """
+    port = _PortSignals(aw)
+    address = Signal(14)
+    m.d.comb += address.eq(port.addr)
+    for half in (0, 1):
+        be_lo, be_hi = port.en[2 * half], port.en[2 * half + 1]
+        out = Signal(16, name=f"spram{half}_out")
+        m.submodules[f"spram{half}"] = Instance(
+            "SB_SPRAM256KA",
+            i_ADDRESS=address, i_DATAIN=port.data[16 * half:16 * half + 16],
+            i_MASKWREN=Cat(be_lo, be_lo, be_hi, be_hi), i_WREN=port.en.any(),
+            i_CHIPSELECT=1, i_CLOCK=ClockSignal(), i_STANDBY=0, i_SLEEP=0, i_POWEROFF=1,
+            o_DATAOUT=out)
+        m.d.comb += rdata[16 * half:16 * half + 16].eq(out)
+    return port, port
+
+
 class _FreeInitiator(wiring.Component):
     """A core stand-in for formal proofs: every bus output is an unconstrained input."""
 
@@ -119,17 +148,21 @@ class ModelTile(wiring.Component):
     code through the introspection port while the model is held.
     """
 
-    def __init__(self, ram_bytes=64 * 1024, image=b"", abstract_core=False):
+    def __init__(self, ram_bytes=64 * 1024, image=b"", abstract_core=False, spram=False):
         self._MustUse__silence = True           # until the arguments are accepted
         if not isinstance(ram_bytes, int) or ram_bytes < 64 or ram_bytes & (ram_bytes - 1):
             raise GuillotineError(f"model RAM size must be a power of two >= 64 bytes, not "
                                   f"{ram_bytes!r}")
+        if spram and (ram_bytes > 64 * 1024 or image):
+            raise GuillotineError("an SPRAM model RAM holds at most 64 KiB and starts empty (the "
+                                  "hypervisor loads code while the model is held)")
         if len(image) > ram_bytes:
             raise GuillotineError(f"model image of {len(image)} bytes does not fit its "
                                   f"{ram_bytes}-byte RAM")
         self._ram_words = ram_bytes // 4
         self._image = bytes(image)
         self._abstract = abstract_core
+        self._spram = spram
         aw = (self._ram_words - 1).bit_length()
         self._aw = aw
         init = [int.from_bytes(self._image[i:i + 4].ljust(4, b"\0"), "little")
@@ -149,7 +182,7 @@ class ModelTile(wiring.Component):
         # Internal signals, created here so proofs and tests can name them.
         self.ram_wen = Signal(4, name="ram_wen")          # byte write enables of the RAM port
         self.ram_wdata = Signal(32, name="ram_wdata")
-        self.ram_rdata = Signal(32, name="ram_rdata")      # the RAM's read register
+        self.ram_rdata = Signal(32, name="ram_rdata", reset_less=True)  # RAM read register
         self.owner_model = Signal(name="owner_model")      # the model core owns the RAM port
         self.scrubbing = Signal(name="scrubbing")
         self.insp_grant = Signal(name="insp_grant")        # introspection access granted
@@ -165,15 +198,18 @@ class ModelTile(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         words = self._ram_words
-        m.submodules.ram = ram = Memory(data=self.ram_data)
-        # Asynchronous read port + a register not loaded in write cycles: Yosys maps this to a
-        # block RAM/SPRAM port without read-during-write emulation logic (see hdl/bus.py).
-        rd = ram.read_port(domain="comb")
-        wr = ram.write_port(granularity=8)
         rdata = self.ram_rdata
+        if self._spram:
+            rd, wr = _SpramPort(m, self._aw, rdata)
+        else:
+            m.submodules.ram = ram = Memory(data=self.ram_data)
+            # Asynchronous read port + a register not loaded in write cycles: Yosys maps this to
+            # a block RAM port without read-during-write emulation logic (see hdl/bus.py).
+            rd = ram.read_port(domain="comb")
+            wr = ram.write_port(granularity=8)
+            with m.If(wr.en == 0):
+                m.d.sync += rdata.eq(rd.data)
         m.d.comb += [self.ram_wen.eq(wr.en), self.ram_wdata.eq(wr.data)]
-        with m.If(wr.en == 0):
-            m.d.sync += rdata.eq(rd.data)
 
         core = self.core
         run = Signal()
@@ -243,19 +279,20 @@ class ModelTile(wiring.Component):
             self.insp_r_data.eq(Mux(insp_pending, rdata, 0)),
         ]
 
+        # One address for reading and writing: the RAM is single-ported (iCE40 SPRAM).
+        ram_addr = Signal(range(words))
+        m.d.comb += [rd.addr.eq(ram_addr), wr.addr.eq(ram_addr)]
         with m.If(owner_model):
             m.d.comb += [
-                rd.addr.eq(bus.adr[:self._aw]),
-                wr.addr.eq(bus.adr[:self._aw]),
+                ram_addr.eq(bus.adr[:self._aw]),
                 wr.data.eq(bus.dat_w),
                 wr.en.eq(Mux(ram_req & bus.we & ~pending, bus.sel, 0)),
             ]
         with m.Elif(scrubbing):
-            m.d.comb += [wr.addr.eq(scrub_adr), wr.data.eq(0), wr.en.eq(0b1111)]
+            m.d.comb += [ram_addr.eq(scrub_adr), wr.data.eq(0), wr.en.eq(0b1111)]
         with m.Else():
             m.d.comb += [
-                rd.addr.eq(self.insp_adr),
-                wr.addr.eq(self.insp_adr),
+                ram_addr.eq(self.insp_adr),
                 wr.data.eq(self.insp_dat_w),
                 wr.en.eq(Mux(insp_grant & self.insp_we, self.insp_sel, 0)),
             ]

@@ -115,7 +115,8 @@ class GuillotineSoC(wiring.Component):
     n_models : 1..4 model tiles.
     firmware : hypervisor ROM image (bytes or :class:`guillotine.firmware.asm.Image`).
     rom_bytes, ram_bytes : hypervisor ROM and RAM sizes.
-    model_ram_bytes : private RAM of each model (power of two).
+    model_ram_bytes : private RAM of each model (power of two), or a list with one size per model
+        (on iCE40UP5K: 64 KiB of SPRAM for each of the first two, block RAM for the others).
     model_images : optional list of per-model RAM images preloaded at power-up (tests; on a
         board the hypervisor loads code through the introspection window while a model is held).
     clk_hz, baud : console UART rate (checked to be reachable within 2 %).
@@ -123,6 +124,8 @@ class GuillotineSoC(wiring.Component):
     gate : a component with one ``In(MailboxSignature())`` member ``mailbox_<n>`` per model
         (default :class:`MailboxLoopback`).
     abstract_cores : replace every core by an unconstrained bus initiator (formal proofs).
+    spram_models : the first 0..2 models get their RAM as two iCE40 SB_SPRAM256KA instances
+        (synthesis for the UP5K only; the simulators use inferred memory, the default).
 
     Members
     -------
@@ -137,7 +140,7 @@ class GuillotineSoC(wiring.Component):
 
     def __init__(self, n_models=2, firmware=b"", *, rom_bytes=16 * 1024, ram_bytes=8 * 1024,
                  model_ram_bytes=64 * 1024, model_images=None, clk_hz=24_000_000, baud=115_200,
-                 latch=None, gate=None, abstract_cores=False):
+                 latch=None, gate=None, abstract_cores=False, spram_models=0):
         self._MustUse__silence = True           # until the arguments are accepted
         if not isinstance(n_models, int) or isinstance(n_models, bool) or not 1 <= n_models <= 4:
             raise GuillotineError(f"n_models must be an integer in 1..4, not {n_models!r}")
@@ -150,21 +153,28 @@ class GuillotineSoC(wiring.Component):
         if len(images) > n_models:
             raise GuillotineError(f"{len(images)} model images for {n_models} models")
         images += [b""] * (n_models - len(images))
-        if not isinstance(model_ram_bytes, int) or model_ram_bytes < 64 or \
-                model_ram_bytes & (model_ram_bytes - 1):
-            raise GuillotineError(f"model_ram_bytes must be a power of two >= 64, not "
-                                  f"{model_ram_bytes!r}")
-        for n, img in enumerate(images):
-            if len(img) > model_ram_bytes:
-                raise GuillotineError(f"model image {n} is {len(img)} bytes, larger than the "
-                                      f"{model_ram_bytes}-byte model RAM")
+        sizes = (list(model_ram_bytes) if isinstance(model_ram_bytes, (list, tuple))
+                 else [model_ram_bytes] * n_models)
+        if len(sizes) != n_models:
+            raise GuillotineError(f"model_ram_bytes lists {len(sizes)} sizes for {n_models} "
+                                  f"models")
+        for n, size in enumerate(sizes):
+            if not isinstance(size, int) or size < 64 or size & (size - 1):
+                raise GuillotineError(f"model_ram_bytes must be a power of two >= 64, not "
+                                      f"{size!r} (model {n})")
+            if len(images[n]) > size:
+                raise GuillotineError(f"model image {n} is {len(images[n])} bytes, larger than "
+                                      f"the {size}-byte model RAM")
         self._latch_params = latch_params(**(latch or {}))
         self._divisor = uart_divisor(clk_hz, baud)
         self._n = n_models
         self._rom_bytes, self._ram_bytes = rom_bytes, ram_bytes
         self._abstract = abstract_cores
-        self.tiles = [ModelTile(model_ram_bytes, img, abstract_core=abstract_cores)
-                      for img in images]
+        if not isinstance(spram_models, int) or not 0 <= spram_models <= min(2, n_models):
+            raise GuillotineError(f"spram_models must be 0..{min(2, n_models)} (the iCE40UP5K "
+                                  f"has SPRAM for two 64 KiB models), not {spram_models!r}")
+        self.tiles = [ModelTile(size, img, abstract_core=abstract_cores, spram=n < spram_models)
+                      for n, (size, img) in enumerate(zip(sizes, images))]
         self.latch = KillLatch(**self._latch_params)
         self.modelctl = ModelControl(n_models)
         self.gate = gate if gate is not None else MailboxLoopback(n_models)
