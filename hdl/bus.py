@@ -1,15 +1,17 @@
 """The SoC bus: a Wishbone-classic subset, and a block-RAM subordinate.
 
-Protocol (:class:`BusSignature`, seen from the initiator; a subordinate takes ``In(BusSignature())``)
-------------------------------------------------------------------------------------------------
+Protocol (:class:`BusSignature`, seen from the initiator; a subordinate takes
+``In(BusSignature())``)
+--------------------------------------------------------------------------------
 - ``adr`` is a *word* address (byte address ``>> 2`` for 32-bit data); ``sel`` has one bit per byte
   lane (``sel[i]`` covers ``dat_w/dat_r[8*i:8*i+8]``); reads should use ``sel = 0b1111``.
 - The initiator starts a transfer by raising ``cyc`` and ``stb`` together with ``adr``, ``we``,
   ``sel`` and (for writes) ``dat_w``, and holds all of them stable until the subordinate ends the
   transfer.
-- The subordinate ends the transfer by raising exactly one of ``ack`` (success) or ``err`` (bus error:
-  no such address, or access refused) for one cycle. ``err`` ends a transfer exactly like ``ack``
-  does; a read ended by ``err`` returns no data and a write ended by ``err`` changes nothing.
+- The subordinate ends the transfer by raising exactly one of ``ack`` (success) or ``err``
+  (bus error: no such address, or access refused) for one cycle. ``err`` ends a transfer exactly
+  like ``ack`` does; a read ended by ``err`` returns no data and a write ended by ``err`` changes
+  nothing.
   ``dat_r`` is only valid in the cycle where ``ack`` is high.
 - The answer may come in the same cycle as the request (combinational, zero wait states) or any
   number of cycles later (registered, one or more wait states). An initiator must therefore sample
@@ -17,7 +19,13 @@ Protocol (:class:`BusSignature`, seen from the initiator; a subordinate takes ``
   transfer) in the cycle after the one that ended it.
 - There is no burst, no retry (``rty``), no ``lock`` and no tags. ``cyc`` is raised and dropped
   together with ``stb`` by every initiator of this project.
-- A subordinate must not act on (or answer) a cycle where ``cyc & stb`` is low.
+- A subordinate must not act on (or answer) a cycle where ``cyc & stb`` is low. A registered
+  subordinate must not take the request it sees in its answering cycle for a new transfer (the
+  initiator still holds the old one then); :class:`BusRAM` ignores it.
+- Reset or freeze an initiator together with its subordinates where possible. The RV32I core
+  tolerates an answer still in flight from before its own reset (it idles for one cycle after
+  reset); a frozen initiator keeps its request up, so a subordinate with side effects must be
+  gated with the same enable.
 
 :class:`BusRAM` answers with one wait state: a request in cycle *n* is acknowledged in cycle *n+1*.
 """
@@ -100,9 +108,11 @@ class BusRAM(wiring.Component):
     def __init__(self, size_bytes, init=b"", *, addr_width=30, loader=False):
         self._MustUse__silence = True           # until the arguments are accepted
         if not isinstance(size_bytes, int) or size_bytes < 4 or size_bytes % 4:
-            raise ValueError(f"BusRAM size must be a positive multiple of 4 bytes, not {size_bytes!r}")
+            raise ValueError(f"BusRAM size must be a positive multiple of 4 bytes, "
+                             f"not {size_bytes!r}")
         if size_bytes > 4 << addr_width:
-            raise ValueError(f"BusRAM size {size_bytes} does not fit a {addr_width}-bit word address")
+            raise ValueError(f"BusRAM size {size_bytes} does not fit a {addr_width}-bit "
+                             f"word address")
         init = bytes(init)
         if len(init) > size_bytes:
             raise ValueError(f"BusRAM init image is {len(init)} bytes, larger than the RAM "

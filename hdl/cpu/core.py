@@ -17,8 +17,9 @@ State machine (one instruction at a time, nothing overlaps)::
   address, JAL/JALR/AUIPC targets) and a ``pc + 4`` incrementer, writes ``rd``, updates ``pc``
   and retires. A branch compares in EXEC (the outcome is registered: it ends the longest carry
   chain, and deciding on it in the same cycle cost ~4 MHz) and spends one more cycle (BRANCH)
-  where the same adder computes ``pc + imm``. Loads and stores latch address, byte selects and lane-aligned store data and go to
-  MEM; a load writes ``rd`` from ``bus.dat_r`` in the ``ack`` cycle.
+  where the same adder computes ``pc + imm``. Loads and stores latch address, byte selects and
+  lane-aligned store data and go to MEM; a load writes ``rd`` from ``bus.dat_r`` in the ``ack``
+  cycle.
 - Shifts are serial: SHIFT moves a 32-bit register (the store-data register, reused) one bit per
   cycle. A barrel shifter costs ~220 LUTs on iCE40 (the whole core is ~880); the serial one ~50.
 
@@ -152,8 +153,8 @@ class RV32ICore(wiring.Component):
                     with m.Default():
                         m.d.comb += d_legal.eq(1)
             with m.Case(OP_OP):
-                m.d.comb += d_legal.eq((d_funct7 == 0) |
-                                       ((d_funct7 == 0b0100000) & ((d_funct3 == 0) | (d_funct3 == 5))))
+                sub_or_sra = (d_funct3 == 0) | (d_funct3 == 5)
+                m.d.comb += d_legal.eq((d_funct7 == 0) | ((d_funct7 == 0b0100000) & sub_or_sra))
             with m.Case(OP_FENCE):
                 m.d.comb += d_legal.eq(d_funct3 == 0)
             with m.Case(OP_SYSTEM):
@@ -177,9 +178,8 @@ class RV32ICore(wiring.Component):
 
         imm = Signal(32)
         legal = Signal()
-        is_lui, is_auipc, is_jal, is_jalr = Signal(), Signal(), Signal(), Signal()
-        is_branch, is_load, is_store = Signal(), Signal(), Signal()
-        is_opimm, is_op, is_system = Signal(), Signal(), Signal()
+        is_lui, is_branch, is_load, is_store = Signal(), Signal(), Signal(), Signal()
+        is_system = Signal()
         is_shift = Signal()      # sll/srl/sra and their immediate forms
         alu_op = Signal(3)       # funct3 for OP/OP-IMM, 0 (add) otherwise
         sub_op = Signal()        # subtract in EXEC (sub, slt(i)(u), branch comparison)
@@ -195,14 +195,12 @@ class RV32ICore(wiring.Component):
         with m.If(fetch_ack):
             m.d.sync += [
                 ir.eq(word), imm.eq(d_imm), legal.eq(d_legal),
-                is_lui.eq(d_opcode == OP_LUI), is_auipc.eq(d_opcode == OP_AUIPC),
-                is_jal.eq(d_opcode == OP_JAL), is_jalr.eq(d_opcode == OP_JALR),
+                is_lui.eq(d_opcode == OP_LUI),
                 is_jump.eq((d_opcode == OP_JAL) | (d_opcode == OP_JALR)),
                 a_pc.eq((d_opcode == OP_AUIPC) | (d_opcode == OP_JAL)),
                 b_rs2.eq((d_opcode == OP_OP) | (d_opcode == OP_BRANCH)),
                 is_branch.eq(d_opcode == OP_BRANCH), is_load.eq(d_opcode == OP_LOAD),
-                is_store.eq(d_opcode == OP_STORE), is_opimm.eq(d_opcode == OP_IMM),
-                is_op.eq(d_opcode == OP_OP), is_system.eq(d_opcode == OP_SYSTEM),
+                is_store.eq(d_opcode == OP_STORE), is_system.eq(d_opcode == OP_SYSTEM),
                 is_shift.eq(d_alu & (d_funct3[0:2] == 0b01)),
                 alu_op.eq(Mux(d_alu, d_funct3, 0)),
                 sub_op.eq((d_opcode == OP_BRANCH) |
