@@ -1,7 +1,7 @@
 """The core's iCE40UP5K budget (issue goals): at most 1,000 LC and at least 24 MHz.
 
 Placed and routed as :class:`CoreSynthTop` (core + 4 KiB BusRAM, 13 pins); the RAM's own share
-is ~10 LC, so the bound is checked on the whole top.
+is ~40 LUTs, so checking the bound on the whole top is conservative.
 """
 
 import pytest

@@ -103,7 +103,7 @@ class CoreSynthTop(wiring.Component):
     """The core on a :class:`BusRAM` (default 4 KiB) with few pins (``halt``, ``cause`` and the
     low byte of the store data), so that it can be placed and routed on the iCE40UP5K-SG48 (39
     pins) to measure LC and Fmax: all of the core's logic still reaches a pin or the RAM. The
-    RAM adds ~10 LC (ack/err and the range compare) and its block RAMs.
+    RAM adds ~40 LUTs (read-data mux over its EBR banks, ack/err, range compare) and its EBRs.
     """
 
     def __init__(self, ram_size=4096):
