@@ -181,7 +181,8 @@ def render(alone, no_trace, placed, cpi_table, cpi_mixed, mixed_retired, mixed_c
     lines += ["", "Goals: at most 1,000 LC and at least 24 MHz on the iCE40UP5K. The core's ~250 "
               "port bits do not fit the SG48's 39 pins, so LC and Fmax come from the core on a "
               "4 KiB BusRAM (13 pins); that figure includes the RAM's ~40 LUTs (read mux over "
-              "4 EBR banks, ack/err) and 8 EBR. The `retire_*` zero-masking (~40 LUTs) only exists when the trace port is connected.",
+              "4 EBR banks, ack/err) and 8 EBR. The `retire_*` zero-masking (~40 LUTs) only "
+              "exists when the trace port is connected.",
               ""]
     lines += ["### Cycles per instruction (BusRAM: 1 wait state, 2 cycles per access)", "",
               "| class | CPI |", "|---|---:|"]
