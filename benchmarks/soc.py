@@ -63,13 +63,26 @@ def board_soc(n_models):
                          spram_models=min(2, n_models))
 
 
+def _speed_soc():
+    return GuillotineSoC(2, hypervisor_monitor(2), model_ram_bytes=4096, clk_hz=4_000_000,
+                         baud=2_000_000,
+                         model_images=[counter_model(), ROGUE_MODELS["read_hypervisor_ram"][0]()])
+
+
 def sim_speed(cycles):
-    soc = GuillotineSoC(2, hypervisor_monitor(2),
-                        model_images=[counter_model(), ROGUE_MODELS["read_hypervisor_ram"][0]()],
-                        model_ram_bytes=4096)
+    """Cycles per second on each backend (build time excluded for Icarus/Verilator)."""
+    from guillotine.sim.cocotb_runner import run_cocotb
+    speeds = {}
     start = time.perf_counter()
-    run = run_soc(soc, cycles)
-    return run.cycles / (time.perf_counter() - start)
+    run = run_soc(_speed_soc(), cycles)
+    speeds["amaranth (Python simulator)"] = run.cycles / (time.perf_counter() - start)
+    for sim in ("icarus", "verilator"):
+        out = ROOT / "build" / f"soc_speed_{sim}.txt"
+        run_cocotb(_speed_soc(), "tb_soc", simulator=sim, test_name=f"bench_{sim}",
+                   extra_env={"GUILLOTINE_TB_CYCLES": cycles, "GUILLOTINE_TB_SPEED_FILE": out})
+        speeds[f"{sim} (cocotb, Python testbench sampling every cycle)"] = float(
+            out.read_text())
+    return speeds
 
 
 def main():
@@ -99,9 +112,9 @@ def main():
         fmax = f"{rep.fmax_mhz:.1f}" if rep.fmax_mhz else "-"
         rows.append((str(n), lc, f"{rep.lut} / {rep.ff}", str(rep.ebr), str(rep.spram), fmax))
         print(f"n_models={n}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    speed = sim_speed(args.cycles)
-    speed_rows = [("backend", "SoC cycles per second"), ("amaranth (Python simulator)",
-                                                         f"{speed:,.0f}")]
+    speeds = sim_speed(args.cycles)
+    speed_rows = [("backend", "SoC cycles per second")]
+    speed_rows += [(k, f"{v:,.0f}") for k, v in speeds.items()]
     when = datetime.date.today().isoformat()
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
