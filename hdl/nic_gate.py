@@ -1,0 +1,755 @@
+"""The NIC gate: one-way, hypervisor-mediated, data-diode semantics (DESIGN §5).
+
+Per model ``n`` the gate has a mailbox (the model's side, :data:`MAILBOX_REGISTERS`, decoded on
+``mailbox_<n>``), an egress *quarantine* buffer, an ingress buffer and a register block for the
+hypervisor (:data:`GATE_REGISTERS`, on ``csr_<n>``; placed once per model as ``GATE{n}``).
+
+Egress
+    The model appends payload bytes (``TX_DATA``) to a staging frame and commits it
+    (``TX_COMMIT``). A committed frame waits in the quarantine buffer until the hypervisor
+    inspects it (``HEAD_LEN``, ``HEAD_PTR``/``HEAD_DATA``) and writes ``CMD.release`` or
+    ``CMD.drop``. A released frame goes out on ``phy_tx`` as ``[tag = n] + payload`` (the tag is
+    the model's index, added by hardware). The transmit engine reads only the head frame of a
+    model whose frame was released: there is no other path from a quarantine buffer to
+    ``phy_tx``.
+
+Ingress
+    ``phy_rx`` frames are ``[tag] + payload``; the payload goes to the ingress buffer of model
+    ``tag``. Unknown tags, empty, oversized frames, frames for a full buffer and everything while
+    the network is cut are dropped and only *counted*. ``phy_rx.ready`` is always high: the
+    network never sees back-pressure, and nothing from the network reaches hypervisor state
+    except counters.
+
+Kill latch coupling
+    ``egress_block`` (PROBATION): ``phy_tx.valid`` is held low, RELEASE commands are ignored and
+    releases not yet started are withdrawn; frames stay quarantined (the hypervisor may still
+    DROP them). A frame already on the wire stalls (``valid`` low, position kept) and completes
+    only if the level is lowered again. Ingress continues. ``net_cut`` (SEVERANCE and above):
+    the same for egress, and ingress is drained (``ready`` high) and dropped.
+
+Rate limiter
+    A token bucket per model on released payload bytes: ``burst`` tokens deep, one token every
+    ``ceil(clk_hz / rate)`` cycles, one token per payload byte sent. A released frame starts only
+    when its model holds at least its length in tokens, so a frame never stalls for tokens.
+
+Covert-channel hygiene
+    Everything the model can read (``TX_LEN``, ``CREDITS``, ``RX_*``, and whether an access is
+    answered ``ack`` or ``err``) is a function of its own accesses, the number of cycles it has
+    *run* since its last reset (``model_run_<n>``/``model_hold_<n>``) and the ingress frames
+    addressed to it — never of the hypervisor's decisions. Credits: ``credits`` frames per
+    ``credit_period`` run cycles, whatever the hypervisor does; a frame committed while the
+    quarantine buffer is full is acknowledged and silently dropped (``OVERFLOW``). Answers are
+    combinational (no wait states that could depend on gate state). See ``docs/nic_gate.md``.
+
+Violations (answered ``err``, which halts the model core and counts a violation in its tile):
+a byte beyond ``max_frame`` (the frame is dropped, ``OVERSIZE``), a commit of an empty frame, a
+commit without credit (the frame is dropped), a read of a write-only or a write of a read-only
+mailbox register, any other mailbox word. All are counted in ``VIOLATIONS``.
+
+Countermeasures are named in :data:`COUNTERMEASURES`; the formal properties live in
+:class:`NicGateProperties`.
+"""
+
+from dataclasses import dataclass
+
+from amaranth import Array, Cat, Const, Module, Mux, ResetSignal, Signal
+from amaranth.hdl import Assert, Assume, Cover
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
+
+from guillotine import GuillotineError
+from guillotine.hdl.regs import Access, CSRSignature, Field, Register, RegisterBlock, read_mux
+from guillotine.hdl.soc import MailboxSignature
+
+__all__ = ["NicGate", "NicGateProperties", "GATE_REGISTERS", "MAILBOX_REGISTERS", "FrameLayout",
+           "frame_signature", "MUTANTS", "COUNTERMEASURES", "Countermeasure", "MAX_FRAME_LIMIT"]
+
+#: Largest ``max_frame`` the register fields can describe.
+MAX_FRAME_LIMIT = 4096
+_COUNT = 16          # width of every counter (saturating)
+
+#: One beat of a PHY frame stream: a byte and the end-of-frame flag.
+FrameLayout = data.StructLayout({"data": 8, "last": 1})
+
+
+def frame_signature():
+    """The PHY-facing frame stream (``phy_tx: Out(...)``, ``phy_rx: In(...)``)."""
+    return stream.Signature(FrameLayout)
+
+
+def _cnt(name, doc):
+    return Field("count", 0, _COUNT, Access.R, 0, doc), f"{doc} (saturating)."
+
+
+def _counter_reg(name, offset, doc):
+    f, rdoc = _cnt(name, doc)
+    return Register(name, offset, (f,), rdoc)
+
+
+#: Hypervisor registers of one model's gate (one block per model: GATE0, GATE1, ...).
+GATE_REGISTERS = RegisterBlock("GATE", (
+    Register("STATUS", 0x00, (
+        Field("waiting", 0, 4, Access.R, 0, "frames waiting in the quarantine buffer"),
+        Field("pending", 8, 1, Access.R, 0, "the head frame is released, waiting for the "
+              "transmitter or for tokens"),
+        Field("sending", 9, 1, Access.R, 0, "the head frame is on the wire"),
+        Field("egress_block", 10, 1, Access.R, 0, "the kill latch blocks egress (PROBATION+)"),
+        Field("net_cut", 11, 1, Access.R, 0, "the kill latch cuts the network (SEVERANCE+)"),
+    ), "Quarantine status."),
+    Register("HEAD_LEN", 0x04, (
+        Field("len", 0, 16, Access.R, 0, "payload bytes of the head frame (0: none waiting)"),),
+        "Length of the head (oldest) quarantined frame."),
+    Register("HEAD_PTR", 0x08, (
+        Field("ptr", 0, 16, Access.RW, 0, "byte index into the head frame for HEAD_DATA"),),
+        "Inspection pointer."),
+    Register("HEAD_DATA", 0x0C, (
+        Field("byte", 0, 8, Access.R, 0, "head frame byte at HEAD_PTR (0 past the end, with no "
+              "frame, or while the frame is sending); valid one cycle after HEAD_PTR is "
+              "written"),),
+        "Inspection data."),
+    Register("CMD", 0x10, (
+        Field("release", 0, 1, Access.W, 0, "1: release the head frame to the network "
+              "(ignored while egress is blocked, or when it is already released)"),
+        Field("drop", 1, 1, Access.W, 0, "1: discard the head frame (wins over release; "
+              "ignored once released)"),
+    ), "Hypervisor decision on the head frame."),
+    Register("TOKENS", 0x14, (
+        Field("tokens", 0, 16, Access.R, 0, "rate-limiter tokens (payload bytes) available"),),
+        "Token bucket."),
+    Register("CREDITS", 0x18, (
+        Field("credits", 0, 8, Access.R, 0, "the model's credits left in this epoch"),),
+        "The model's credit budget (as the model sees it)."),
+    _counter_reg("RELEASED", 0x20, "frames released and sent"),
+    _counter_reg("DROPPED", 0x24, "frames dropped by the hypervisor"),
+    _counter_reg("OVERSIZE", 0x28, "frames dropped for exceeding max_frame"),
+    _counter_reg("VIOLATIONS", 0x2C, "mailbox violations of the model (oversize, empty "
+                                    "commit, commit without credit, bad access)"),
+    _counter_reg("OVERFLOW", 0x30, "committed frames dropped because the quarantine was full"),
+    _counter_reg("RX_DELIVERED", 0x34, "ingress frames delivered to the model"),
+    _counter_reg("RX_DROPPED", 0x38, "ingress frames for this model dropped (buffer full, "
+                                     "empty, oversized, network cut)"),
+    _counter_reg("RX_UNKNOWN", 0x3C, "gate-wide: ingress frames with an unknown tag"),
+), size=0x100, doc="NIC gate, one block per model (DESIGN §5): quarantine inspection, "
+                   "release/drop, rate limiter and counters.")
+
+#: The model's mailbox window (model address 0x8000_0000); byte lanes are ignored, data in 7:0.
+MAILBOX_REGISTERS = RegisterBlock("MBOX", (
+    Register("TX_DATA", 0x00, (
+        Field("byte", 0, 8, Access.W, 0, "append a byte to the staging frame; the byte after "
+              "max_frame is a violation and drops the frame"),), "Egress data."),
+    Register("TX_COMMIT", 0x04, (
+        Field("commit", 0, 1, Access.W, 0, "any write: commit the staging frame (uses one "
+              "credit; an empty frame or no credit is a violation)"),), "Egress commit."),
+    Register("TX_LEN", 0x08, (
+        Field("len", 0, 16, Access.R, 0, "bytes in the staging frame"),), "Staging length."),
+    Register("CREDITS", 0x0C, (
+        Field("credits", 0, 8, Access.R, 0, "frames the model may still commit in this "
+              "epoch"),), "Credit budget."),
+    Register("RX_STATUS", 0x10, (
+        Field("avail", 0, 1, Access.R, 0, "an ingress frame is available"),
+        Field("len", 16, 16, Access.R, 0, "its payload length"),
+    ), "Ingress status."),
+    Register("RX_DATA", 0x14, (
+        Field("byte", 0, 8, Access.R, 0, "next byte of the ingress frame; each read advances "
+              "(0 past the end)"),), "Ingress data (reads advance)."),
+    Register("RX_POP", 0x18, (
+        Field("pop", 0, 1, Access.W, 0, "any write: discard the ingress frame"),),
+        "Ingress frame done."),
+), size=0x100, doc="A model's mailbox of the NIC gate (model address 0x8000_0000).")
+
+
+@dataclass(frozen=True)
+class Countermeasure:
+    """A named countermeasure and the tests/proofs that cover it."""
+    name: str
+    description: str
+    covered_by: tuple
+
+
+_F = "tests/test_nic_gate_formal.py::"
+_T = "tests/test_nic_gate.py::"
+COUNTERMEASURES = (
+    Countermeasure("GATE.EGRESS.QUARANTINE", "a frame leaves only after a hypervisor RELEASE "
+                   "of it; every byte on phy_tx belongs to a released frame",
+                   (_F + "test_prove_gate", _T + "test_release_and_drop")),
+    Countermeasure("GATE.EGRESS.TAG", "the source tag is the model index, added by hardware",
+                   (_T + "test_release_and_drop", _T + "test_two_models_tags")),
+    Countermeasure("GATE.LATCH.PROBATION", "egress_block holds phy_tx.valid low; ingress "
+                   "continues", (_F + "test_prove_gate", _T + "test_probation")),
+    Countermeasure("GATE.LATCH.SEVERANCE", "net_cut holds phy_tx.valid low and drains and "
+                   "drops ingress", (_F + "test_prove_gate", _T + "test_severance")),
+    Countermeasure("GATE.RATE.BUCKET", "token bucket per model on released payload bytes",
+                   (_F + "test_prove_gate", _T + "test_rate_limiter")),
+    Countermeasure("GATE.MBOX.LIMITS", "oversize and empty frames and commits without credit "
+                   "are violations (err) and dropped", (_T + "test_violations",)),
+    Countermeasure("GATE.COVERT.CREDITS", "the model sees a credit budget that depends only on "
+                   "its own run cycles and commits, never on hypervisor decisions",
+                   (_T + "test_model_view_independent_of_hypervisor",)),
+    Countermeasure("GATE.INGRESS.ROUTE", "ingress goes only to the tagged model; unknown tags "
+                   "and malformed frames are counted and dropped",
+                   (_T + "test_ingress",)),
+)
+
+#: Deliberate bugs (``gate.mutation = name``) that show the proofs can fail.
+MUTANTS = {
+    "probation_leak": "phy_tx.valid ignores egress_block",
+    "severance_leak": "phy_tx.valid ignores net_cut",
+    "release_bypass": "a committed frame is sent without a RELEASE",
+    "rx_when_cut": "ingress is delivered while the network is cut",
+    "rate_unlimited": "payload bytes do not consume tokens",
+}
+
+
+def _positive_int(name, value, low=1, high=None):
+    if (not isinstance(value, int) or isinstance(value, bool) or value < low
+            or (high is not None and value > high)):
+        span = f"{low}..{high}" if high is not None else f">= {low}"
+        raise GuillotineError(f"NicGate {name} must be an integer {span}, not {value!r}")
+    return value
+
+
+class NicGate(wiring.Component):
+    """One-way, hypervisor-mediated NIC gate for ``n_models`` models (see the module docstring).
+
+    Parameters
+    ----------
+    n_models : 1..4.
+    max_frame : largest payload in bytes (1..4096; default 256).
+    buffer_frames : quarantine frames per model (1..8); the buffer holds one more slot for the
+        frame the model is writing.
+    rx_frames : ingress frames per model (1..8), plus one receiving slot.
+    rate : released payload bytes per second per model (token refill); ``clk_hz`` the clock.
+    burst : token bucket depth in bytes, ``max_frame <= burst <= buffer_frames * max_frame``
+        (default ``max_frame``).
+    credits : frames a model may commit per epoch (1..255, default ``buffer_frames``).
+    credit_period : epoch length in cycles in which the model runs.
+
+    Members
+    -------
+    mailbox_<n> : In(MailboxSignature())   model n's mailbox (combinational answers)
+    csr_<n> : In(CSRSignature(GATE_REGISTERS.addr_width))   hypervisor block GATE<n>
+    phy_tx : Out(stream.Signature(FrameLayout))   released frames, ``[tag] + payload``
+    phy_rx : In(stream.Signature(FrameLayout))    received good frames, ``[tag] + payload``
+    egress_block : In(1)   kill latch effect (PROBATION and above)
+    net_cut : In(1)        kill latch effect (SEVERANCE and above)
+    model_run_<n> : In(1, init=1)   model n's clock enable (its credit epochs count these cycles)
+    model_hold_<n> : In(1)          model n held in reset (staging frame, credits, ingress reset)
+    """
+
+    def __init__(self, n_models, max_frame=256, buffer_frames=1, rx_frames=1, *, rate=10_000,
+                 burst=None, clk_hz=24_000_000, credits=None, credit_period=1 << 16):
+        self._MustUse__silence = True           # until the arguments are accepted
+        self._n = _positive_int("n_models", n_models, 1, 4)
+        self._max_frame = _positive_int("max_frame", max_frame, 1, MAX_FRAME_LIMIT)
+        self._buffer_frames = _positive_int("buffer_frames", buffer_frames, 1, 8)
+        self._rx_frames = _positive_int("rx_frames", rx_frames, 1, 8)
+        self._clk_hz = _positive_int("clk_hz", clk_hz)
+        if not isinstance(rate, int) or isinstance(rate, bool) or not 0 < rate <= clk_hz:
+            raise GuillotineError(f"NicGate rate must be an integer 1..clk_hz={clk_hz} "
+                                  f"(payload bytes per second; a zero rate would never send), "
+                                  f"not {rate!r}")
+        self._rate = rate
+        self._refill_period = -(-clk_hz // rate)       # ceil: never faster than asked
+        burst = max_frame if burst is None else burst
+        limit = buffer_frames * max_frame
+        if not isinstance(burst, int) or isinstance(burst, bool) or not max_frame <= burst <= limit:
+            raise GuillotineError(f"NicGate burst must be an integer max_frame={max_frame}.."
+                                  f"{limit} (buffer_frames * max_frame: not larger than the "
+                                  f"buffer), not {burst!r}")
+        self._burst = burst
+        credits = buffer_frames if credits is None else credits
+        self._credits = _positive_int("credits", credits, 1, 255)
+        self._credit_period = _positive_int("credit_period", credit_period, 1, 1 << 30)
+        #: For verification only: a deliberate bug (see :data:`MUTANTS`).
+        self.mutation = None
+        members = {
+            "phy_tx": Out(frame_signature()),
+            "phy_rx": In(frame_signature()),
+            "egress_block": In(1),
+            "net_cut": In(1),
+        }
+        for n in range(self._n):
+            members[f"mailbox_{n}"] = In(MailboxSignature())
+            members[f"csr_{n}"] = In(CSRSignature(GATE_REGISTERS.addr_width))
+            members[f"model_run_{n}"] = In(1, init=1)
+            members[f"model_hold_{n}"] = In(1)
+        super().__init__(members)
+        self._MustUse__silence = False
+        # Internal state, named here for tests and proofs.
+        lw = range(max_frame + 1)
+        self.tx_active = Signal(name="tx_active")
+        self.tx_cur = Signal(range(self._n), name="tx_cur")
+        self.tx_beat = Signal(lw, name="tx_beat")
+        self.tx_len = Signal(lw, name="tx_len")               # comb: head length of tx_cur
+        self.pending = [Signal(name=f"pending_{n}") for n in range(self._n)]
+        self.tokens = [Signal(range(burst + 1), init=burst, name=f"tokens_{n}")
+                       for n in range(self._n)]
+        self.waiting = [Signal(range(buffer_frames + 1), name=f"waiting_{n}")
+                        for n in range(self._n)]
+        self.refill_tick = Signal(name="refill_tick")
+        self.refill_presc = Signal(range(max(2, self._refill_period)), name="refill_presc")
+        slots = range(buffer_frames + 1)
+        self.e_head = [Signal(slots, name=f"e_head_{n}") for n in range(self._n)]
+        self.e_tail = [Signal(slots, name=f"e_tail_{n}") for n in range(self._n)]
+        # Lengths of the quarantine slots (a free slot reads 1, so every slot holds 1..max_frame).
+        self.e_lens = [[Signal(lw, init=1, name=f"e_len_{n}_{i}") for i in slots]
+                       for n in range(self._n)]
+        self.wr_len = [Signal(lw, name=f"wr_len_{n}") for n in range(self._n)]
+        self.rx_write = [Signal(name=f"rx_write_{n}") for n in range(self._n)]
+        self.rx_commit = [Signal(name=f"rx_commit_{n}") for n in range(self._n)]
+
+    # --- parameters -------------------------------------------------------------------------
+    n_models = property(lambda self: self._n)
+    max_frame = property(lambda self: self._max_frame)
+    buffer_frames = property(lambda self: self._buffer_frames)
+    rx_frames = property(lambda self: self._rx_frames)
+    rate = property(lambda self: self._rate)
+    burst = property(lambda self: self._burst)
+    clk_hz = property(lambda self: self._clk_hz)
+    credits = property(lambda self: self._credits)
+    credit_period = property(lambda self: self._credit_period)
+
+    @property
+    def refill_period(self):
+        """Cycles per token: ``ceil(clk_hz / rate)``."""
+        return self._refill_period
+
+    @property
+    def registers(self):
+        return GATE_REGISTERS
+
+    # --- helpers ------------------------------------------------------------------------------
+    @staticmethod
+    def _next_slot(slot, slots):
+        return Mux(slot == slots - 1, 0, slot + 1)
+
+    @staticmethod
+    def _count(m, counter, event):
+        with m.If(event & (counter != (1 << _COUNT) - 1)):
+            m.d.sync += counter.eq(counter + 1)
+
+    def elaborate(self, platform):
+        m = Module()
+        N, maxf, mut = self._n, self._max_frame, self.mutation
+        abits = max(1, ceil_log2(maxf))
+        lw = range(maxf + 1)
+        blocked = Signal()
+        m.d.comb += blocked.eq(self.egress_block | self.net_cut)
+
+        # --- token refill tick ------------------------------------------------------------------
+        if self._refill_period == 1:
+            m.d.comb += self.refill_tick.eq(1)
+        else:
+            presc = self.refill_presc
+            m.d.comb += self.refill_tick.eq(presc == self._refill_period - 1)
+            m.d.sync += presc.eq(Mux(self.refill_tick, 0, presc + 1))
+
+        # --- transmit engine (shared by the models; fixed priority, model 0 first) -------------
+        tx = self.phy_tx
+        tx_rdata = Array(Signal(8, name=f"tx_rdata_{n}") for n in range(N))
+        head_lens = Array(Signal(lw, name=f"head_len_{n}") for n in range(N))
+        m.d.comb += self.tx_len.eq(head_lens[self.tx_cur])
+        gate_valid = ~blocked
+        if mut == "probation_leak":
+            gate_valid = ~self.net_cut
+        elif mut == "severance_leak":
+            gate_valid = ~self.egress_block
+        beat = self.tx_beat
+        last = Signal()
+        m.d.comb += [
+            last.eq(beat >= self.tx_len),
+            tx.valid.eq(self.tx_active & gate_valid),
+            tx.payload.data.eq(Mux(beat == 0, self.tx_cur, tx_rdata[self.tx_cur])),
+            tx.payload.last.eq(last),
+        ]
+        transfer = Signal()
+        m.d.comb += transfer.eq(tx.valid & tx.ready)
+        next_beat = Signal(lw)
+        m.d.comb += next_beat.eq(Mux(transfer & ~last, beat + 1, beat))
+        with m.If(transfer):
+            with m.If(last):
+                m.d.sync += self.tx_active.eq(0)
+            with m.Else():
+                m.d.sync += beat.eq(beat + 1)
+        payload_sent = Signal()
+        m.d.comb += payload_sent.eq(transfer & (beat != 0))
+        done = Signal()
+        m.d.comb += done.eq(transfer & last)
+
+        starts = []
+        start_any = Const(0)
+        for n in range(N):
+            ready_n = self.pending[n] & (self.tokens[n] >= head_lens[n])
+            if mut == "release_bypass":
+                ready_n = (self.waiting[n] != 0) & (self.tokens[n] >= head_lens[n])
+            s = Signal(name=f"tx_start_{n}")
+            m.d.comb += s.eq(~self.tx_active & ~blocked & ready_n & ~start_any)
+            start_any = start_any | s
+            starts.append(s)
+            with m.If(s):
+                m.d.sync += [self.tx_active.eq(1), self.tx_cur.eq(n), beat.eq(0)]
+
+        # --- per model -----------------------------------------------------------------------
+        rx_unknown = Signal(_COUNT, name="rx_unknown")
+        rx_counts = []
+        B, S = self._buffer_frames, self._buffer_frames + 1
+        R, SR = self._rx_frames, self._rx_frames + 1
+        rx_room = []
+        rx_wr = []          # (addr, data, en, commit, length) per model, driven by the engine
+        for n in range(N):
+            mbox = getattr(self, f"mailbox_{n}")
+            csr = getattr(self, f"csr_{n}")
+            run = getattr(self, f"model_run_{n}")
+            hold = getattr(self, f"model_hold_{n}")
+            sending_n = self.tx_active & (self.tx_cur == n)
+            busy_n = self.pending[n] | sending_n
+
+            # Egress quarantine: S slots of 2**abits bytes; the model writes slot e_tail.
+            emem = Memory(shape=8, depth=S << abits, init=[])
+            m.submodules[f"egress_{n}"] = emem
+            ewp = emem.write_port()
+            erp = emem.read_port()
+            e_head, e_tail = self.e_head[n], self.e_tail[n]
+            e_count = self.waiting[n]
+            e_lens = Array(self.e_lens[n])
+            wr_len = self.wr_len[n]
+            credits = Signal(range(self._credits + 1), init=self._credits, name=f"credits_{n}")
+            epoch = Signal(range(self._credit_period), name=f"epoch_{n}")
+            head_len = Signal(lw, name=f"head_len_comb_{n}")
+            m.d.comb += [head_len.eq(Mux(e_count != 0, e_lens[e_head], 0)),
+                         head_lens[n].eq(head_len)]
+
+            # Hypervisor side: CSR decode.
+            def wr(name, csr=csr):
+                return csr.w_stb & (csr.addr == GATE_REGISTERS.word(name))
+            cmd = GATE_REGISTERS["CMD"]
+            c_rel = csr.w_data[cmd.field("release").offset]
+            c_drop = csr.w_data[cmd.field("drop").offset]
+            has_head = e_count != 0
+            release = Signal(name=f"release_{n}")
+            drop = Signal(name=f"drop_{n}")
+            m.d.comb += [release.eq(wr("CMD") & c_rel & ~c_drop & has_head & ~busy_n & ~blocked),
+                         drop.eq(wr("CMD") & c_drop & has_head & ~busy_n)]
+            with m.If(blocked | starts[n]):
+                m.d.sync += self.pending[n].eq(0)
+            with m.Elif(release):
+                m.d.sync += self.pending[n].eq(1)
+            done_n = done & (self.tx_cur == n)
+            pop = Signal(name=f"e_pop_{n}")
+            m.d.comb += pop.eq(done_n | drop)
+            head_next = Signal(range(S), name=f"e_head_next_{n}")
+            m.d.comb += head_next.eq(Mux(pop, self._next_slot(e_head, S), e_head))
+            m.d.sync += e_head.eq(head_next)
+            head_ptr = Signal(16, name=f"head_ptr_{n}")
+            ptr_next = Signal(16)
+            m.d.comb += ptr_next.eq(Mux(wr("HEAD_PTR"), csr.w_data[:16], head_ptr))
+            m.d.sync += head_ptr.eq(ptr_next)
+            # One read port: the transmitter's while it sends this model's frame, else inspection.
+            with m.If(sending_n):
+                m.d.comb += erp.addr.eq(Cat((next_beat - 1)[:abits], e_head))
+            with m.Else():
+                m.d.comb += erp.addr.eq(Cat(ptr_next[:abits], head_next))
+            m.d.comb += tx_rdata[n].eq(erp.data)
+            inspect = Signal(8, name=f"head_data_{n}")
+            m.d.comb += inspect.eq(Mux(has_head & ~sending_n & (head_ptr < head_len),
+                                       erp.data, 0))
+
+            # Token bucket: one token per payload byte sent, +1 per refill tick, at most burst.
+            tok = self.tokens[n]
+            spend = payload_sent & (self.tx_cur == n)
+            if mut == "rate_unlimited":
+                spend = Const(0)
+            after = Signal(range(self._burst + 1), name=f"tok_after_{n}")
+            m.d.comb += after.eq(tok - spend)
+            m.d.sync += tok.eq(Mux(self.refill_tick & (after < self._burst), after + 1, after))
+
+            # Model side: mailbox decode (combinational answers).
+            req = mbox.cyc & mbox.stb
+            ok = Signal(name=f"mbox_ok_{n}")
+            viol = Signal(name=f"mbox_viol_{n}")
+            w = MAILBOX_REGISTERS.word
+            refill = Signal(name=f"credit_refill_{n}")
+            m.d.comb += refill.eq(run & (epoch == self._credit_period - 1))
+            cred_eff = Signal.like(credits, name=f"credits_eff_{n}")
+            m.d.comb += cred_eff.eq(Mux(refill, self._credits, credits))
+            commit_ok = Signal(name=f"commit_ok_{n}")
+            stored = Signal(name=f"commit_stored_{n}")
+            oversize = Signal(name=f"oversize_{n}")
+            overflow = Signal(name=f"overflow_{n}")
+            rx_pop = Signal(name=f"rx_pop_{n}")
+            rx_adv = Signal(name=f"rx_adv_{n}")
+
+            # Ingress buffer of this model.
+            rmem = Memory(shape=8, depth=SR << abits, init=[])
+            m.submodules[f"ingress_{n}"] = rmem
+            rwp = rmem.write_port()
+            rrp = rmem.read_port(transparent_for=(rwp,))
+            r_head = Signal(range(SR), name=f"r_head_{n}")
+            r_tail = Signal(range(SR), name=f"r_tail_{n}")
+            r_count = Signal(range(R + 1), name=f"r_count_{n}")
+            r_lens = Array(Signal(lw, name=f"r_len_{n}_{i}") for i in range(SR))
+            r_ptr = Signal(lw, name=f"r_ptr_{n}")
+            r_avail = r_count != 0
+            r_len = Signal(lw, name=f"r_len_comb_{n}")
+            m.d.comb += r_len.eq(Mux(r_avail, r_lens[r_head], 0))
+            rx_counts.append(r_count)
+            rx_room.append(r_count < R)
+
+            dat_r = Signal(32, name=f"mbox_dat_r_{n}")
+            with m.If(req):
+                with m.Switch(mbox.adr):
+                    with m.Case(w("TX_DATA")):
+                        with m.If(mbox.we):
+                            m.d.comb += [ok.eq(wr_len != maxf), oversize.eq(wr_len == maxf)]
+                    with m.Case(w("TX_COMMIT")):
+                        with m.If(mbox.we):
+                            m.d.comb += [ok.eq((wr_len != 0) & (cred_eff != 0)),
+                                         commit_ok.eq((wr_len != 0) & (cred_eff != 0))]
+                    with m.Case(w("TX_LEN")):
+                        m.d.comb += [ok.eq(~mbox.we), dat_r.eq(wr_len)]
+                    with m.Case(w("CREDITS")):
+                        m.d.comb += [ok.eq(~mbox.we), dat_r.eq(credits)]
+                    with m.Case(w("RX_STATUS")):
+                        m.d.comb += [ok.eq(~mbox.we), dat_r.eq(Cat(r_avail, Const(0, 15),
+                                                                    r_len))]
+                    with m.Case(w("RX_DATA")):
+                        m.d.comb += [ok.eq(~mbox.we), rx_adv.eq(~mbox.we & (r_ptr < r_len)),
+                                     dat_r.eq(Mux(r_ptr < r_len, rrp.data, 0))]
+                    with m.Case(w("RX_POP")):
+                        m.d.comb += [ok.eq(mbox.we), rx_pop.eq(mbox.we & r_avail)]
+                m.d.comb += viol.eq(~ok)
+            m.d.comb += [mbox.ack.eq(req & ok), mbox.err.eq(req & ~ok),
+                         mbox.dat_r.eq(Mux(req & ok, dat_r, 0))]
+            byte_ok = req & mbox.we & (mbox.adr == w("TX_DATA")) & ok
+            m.d.comb += [
+                ewp.addr.eq(Cat(wr_len[:abits], e_tail)), ewp.data.eq(mbox.dat_w[:8]),
+                ewp.en.eq(byte_ok & ~hold),
+                stored.eq(commit_ok & (e_count < B) & ~hold),
+                overflow.eq(commit_ok & (e_count >= B) & ~hold),
+            ]
+            commit_drop = req & mbox.we & (mbox.adr == w("TX_COMMIT"))
+            with m.If(hold):
+                m.d.sync += [wr_len.eq(0), credits.eq(self._credits), epoch.eq(0)]
+            with m.Else():
+                with m.If(byte_ok):
+                    m.d.sync += wr_len.eq(wr_len + 1)
+                with m.If(oversize | commit_drop):
+                    m.d.sync += wr_len.eq(0)
+                m.d.sync += credits.eq(cred_eff - commit_ok)
+                with m.If(run):
+                    m.d.sync += epoch.eq(Mux(refill, 0, epoch + 1))
+            with m.If(stored):
+                m.d.sync += [e_lens[e_tail].eq(wr_len), e_tail.eq(self._next_slot(e_tail, S))]
+            m.d.sync += e_count.eq(e_count + stored - pop)
+
+            # Ingress: model reads (a read port whose address is the *next* pointer, so its data
+            # is always current), the engine writes (below).
+            r_head_next = Signal(range(SR), name=f"r_head_next_{n}")
+            r_ptr_next = Signal(lw, name=f"r_ptr_next_{n}")
+            r_commit = self.rx_commit[n]
+            r_commit_len = Signal(lw, name=f"rx_commit_len_{n}")
+            with m.If(hold):
+                m.d.comb += [r_head_next.eq(r_tail), r_ptr_next.eq(0)]
+                # Flush: every waiting frame goes; a frame committed in this cycle stays.
+                m.d.sync += r_count.eq(r_commit)
+            with m.Else():
+                m.d.comb += [r_head_next.eq(Mux(rx_pop, self._next_slot(r_head, SR), r_head)),
+                             r_ptr_next.eq(Mux(rx_pop, 0, r_ptr + rx_adv))]
+                m.d.sync += r_count.eq(r_count + r_commit - rx_pop)
+            m.d.sync += [r_head.eq(r_head_next), r_ptr.eq(r_ptr_next)]
+            m.d.comb += rrp.addr.eq(Cat(r_ptr_next[:abits], r_head_next))
+            with m.If(r_commit):
+                m.d.sync += [r_lens[r_tail].eq(r_commit_len),
+                             r_tail.eq(self._next_slot(r_tail, SR))]
+            rx_wr.append((rwp, r_tail, r_commit_len))
+
+            # Counters.
+            ctr = {name: Signal(_COUNT, name=f"{name.lower()}_{n}") for name in
+                   ("RELEASED", "DROPPED", "OVERSIZE", "VIOLATIONS", "OVERFLOW", "RX_DELIVERED",
+                    "RX_DROPPED")}
+            self._count(m, ctr["RELEASED"], done_n)
+            self._count(m, ctr["DROPPED"], drop)
+            self._count(m, ctr["OVERSIZE"], req & oversize)
+            self._count(m, ctr["VIOLATIONS"], req & viol)
+            self._count(m, ctr["OVERFLOW"], overflow)
+            self._count(m, ctr["RX_DELIVERED"], r_commit)
+            setattr(self, f"_rx_dropped_ctr_{n}", ctr["RX_DROPPED"])
+            setattr(self, f"counters_{n}", ctr)
+
+            values = {
+                "STATUS.waiting": e_count, "STATUS.pending": self.pending[n],
+                "STATUS.sending": sending_n, "STATUS.egress_block": self.egress_block,
+                "STATUS.net_cut": self.net_cut,
+                "HEAD_LEN.len": head_len, "HEAD_PTR.ptr": head_ptr, "HEAD_DATA.byte": inspect,
+                "TOKENS.tokens": tok, "CREDITS.credits": credits,
+                **{f"{k}.count": v for k, v in ctr.items()},
+                "RX_UNKNOWN.count": rx_unknown,
+            }
+            read_mux(m, GATE_REGISTERS, csr, values)
+
+        # --- receive engine (shared; never back-pressures the network) -----------------------
+        rx = self.phy_rx
+        m.d.comb += rx.ready.eq(1)
+        in_frame = Signal(name="rx_in_frame")
+        target = Signal(range(N), name="rx_target")
+        known = Signal(name="rx_known")
+        keep = Signal(name="rx_keep")
+        idx = Signal(lw, name="rx_idx")
+        beat_in = rx.valid
+        byte = rx.payload.data
+        cut = self.net_cut if mut != "rx_when_cut" else Const(0)
+        tag_known = byte < N
+        rx_dropped_evt = [Signal(name=f"rx_drop_evt_{n}") for n in range(N)]
+        unknown_evt = Signal(name="rx_unknown_evt")
+        keep_now = Signal(name="rx_keep_now")
+        m.d.comb += keep_now.eq(keep & ~cut & (idx < maxf))
+        with m.If(beat_in):
+            with m.If(~in_frame):
+                with m.If(rx.payload.last):            # a tag with no payload
+                    with m.If(tag_known):
+                        for n in range(N):
+                            m.d.comb += rx_dropped_evt[n].eq(byte == n)
+                    with m.Else():
+                        m.d.comb += unknown_evt.eq(1)
+                with m.Else():
+                    room = Array(rx_room)[byte[:max(1, (N - 1).bit_length())]]
+                    m.d.sync += [in_frame.eq(1), target.eq(byte), known.eq(tag_known),
+                                 keep.eq(tag_known & ~cut & room), idx.eq(0)]
+            with m.Else():
+                with m.If(keep_now):
+                    m.d.sync += idx.eq(idx + 1)
+                with m.If(rx.payload.last):
+                    m.d.sync += in_frame.eq(0)
+                    with m.If(~keep_now):
+                        with m.If(known):
+                            for n in range(N):
+                                m.d.comb += rx_dropped_evt[n].eq(target == n)
+                        with m.Else():
+                            m.d.comb += unknown_evt.eq(1)
+                with m.Else():
+                    m.d.sync += keep.eq(keep_now)
+        for n, (rwp, r_tail, r_commit_len) in enumerate(rx_wr):
+            mine = beat_in & in_frame & keep_now & (target == n)
+            m.d.comb += [
+                rwp.addr.eq(Cat(idx[:abits], r_tail)), rwp.data.eq(byte),
+                rwp.en.eq(mine), self.rx_write[n].eq(mine),
+                self.rx_commit[n].eq(mine & rx.payload.last),
+                r_commit_len.eq(idx + 1),
+            ]
+            self._count(m, getattr(self, f"_rx_dropped_ctr_{n}"), rx_dropped_evt[n])
+        self._count(m, rx_unknown, unknown_evt)
+        return m
+
+
+class NicGateProperties(wiring.Component):
+    """Formal harness: the gate with free inputs and the DESIGN §5 properties.
+
+    - GATE.LATCH.PROBATION: ``egress_block`` → ``phy_tx.valid`` low.
+    - GATE.LATCH.SEVERANCE: ``net_cut`` → ``phy_tx.valid`` low, and no ingress byte is written
+      into any model's buffer.
+    - GATE.EGRESS.QUARANTINE: a monitor counts the hypervisor's RELEASE writes per model and the
+      frames that leave; whenever ``phy_tx.valid`` is high outside a frame (a frame's first
+      beat), its tag names a model with an outstanding RELEASE, and every later beat belongs to
+      that frame. So every byte on ``phy_tx`` belongs to a frame the hypervisor released.
+    - GATE.RATE.BUCKET: a reference token bucket per model (``burst`` deep, +1 every refill
+      period, -1 per payload byte) never goes below zero, hence at most ``burst + ceil(W /
+      period)`` payload bytes of a model leave in any window of ``W`` cycles.
+    """
+
+    def __init__(self, gate=None, *, strengthen=True, **params):
+        self.gate = gate if gate is not None else NicGate(**params)
+        #: ``False`` leaves out the inductive strengthening (for a bounded check from reset whose
+        #: only assertions are the properties themselves).
+        self.strengthen = strengthen
+        super().__init__(dict(self.gate.signature.members.items()))
+
+    def elaborate(self, platform):
+        m = Module()
+        g = self.gate
+        m.submodules.gate = g
+        wiring.connect(m, wiring.flipped(self), g)
+        m.d.comb += Assume(~ResetSignal())
+        N = g.n_models
+        tx = g.phy_tx
+
+        # Latch coupling.
+        with m.If(g.egress_block):
+            m.d.comb += Assert(~tx.valid)
+        with m.If(g.net_cut):
+            m.d.comb += Assert(~tx.valid)
+            for n in range(N):
+                m.d.comb += [Assert(~g.rx_write[n]), Assert(~g.rx_commit[n])]
+
+        # Release monitor.
+        granted = [Signal(3, name=f"mon_granted_{n}") for n in range(N)]
+        mon_in = Signal(name="mon_in_frame")
+        mon_cur = Signal(range(N), name="mon_cur")
+        transfer = tx.valid & tx.ready
+        frame_of = Mux(mon_in, mon_cur, tx.payload.data)
+        for n in range(N):
+            csr = getattr(g, f"csr_{n}")
+            rel = (csr.w_stb & (csr.addr == GATE_REGISTERS.word("CMD"))
+                   & csr.w_data[GATE_REGISTERS["CMD"].field("release").offset])
+            end = transfer & tx.payload.last & (frame_of == n)
+            inc = rel & (granted[n] != 7)
+            m.d.sync += granted[n].eq(granted[n] + inc - end)
+        with m.If(tx.valid & ~mon_in):
+            m.d.comb += Assert(tx.payload.data < N)
+            for n in range(N):
+                with m.If(tx.payload.data == n):
+                    m.d.comb += Assert(granted[n] != 0)
+        with m.If(transfer):
+            with m.If(~mon_in):
+                m.d.sync += mon_cur.eq(tx.payload.data)
+            m.d.sync += mon_in.eq(~tx.payload.last)
+        # Inductive strengthening: the monitor tracks the transmit engine.
+        def inv(*checks):
+            if self.strengthen:
+                m.d.comb += [Assert(c) for c in checks]
+        inv(mon_in == (g.tx_active & (g.tx_beat != 0)))
+        with m.If(mon_in):
+            inv(mon_cur == g.tx_cur)
+        with m.If(g.tx_active):
+            inv(g.tx_cur < N)
+        for n in range(N):
+            with m.If(g.pending[n] | (g.tx_active & (g.tx_cur == n))):
+                inv(granted[n] != 0)
+            with m.If(g.pending[n] | (g.tx_active & (g.tx_cur == n))):
+                inv(g.waiting[n] != 0)
+            inv(~(g.pending[n] & g.tx_active & (g.tx_cur == n)))
+            inv(g.wr_len[n] <= g.max_frame)
+            for length in g.e_lens[n]:
+                inv((length >= 1) & (length <= g.max_frame))
+            # The quarantine ring is consistent: waiting == (tail - head) mod slots <= B.
+            slots = g.buffer_frames + 1
+            diff = Mux(g.e_tail[n] >= g.e_head[n], g.e_tail[n] - g.e_head[n],
+                       g.e_tail[n] + slots - g.e_head[n])
+            inv(g.waiting[n] == diff, g.waiting[n] <= g.buffer_frames,
+                g.e_head[n] < slots, g.e_tail[n] < slots)
+
+        # Reference token bucket.
+        period = g.refill_period
+        if period > 1:
+            mon_presc = Signal(range(period), name="mon_presc")
+            tick = mon_presc == period - 1
+            m.d.sync += mon_presc.eq(Mux(tick, 0, mon_presc + 1))
+            inv(mon_presc == g.refill_presc)
+        else:
+            tick = Const(1)
+        for n in range(N):
+            ref = Signal(range(g.burst + 1), init=g.burst, name=f"mon_bucket_{n}")
+            byte_n = transfer & mon_in & (mon_cur == n)
+            with m.If(byte_n):
+                m.d.comb += Assert(ref != 0)
+            after = ref - byte_n
+            m.d.sync += ref.eq(Mux(tick & (after < g.burst), after + 1, after))
+            inv(ref == g.tokens[n], ref <= g.burst)
+            # The engine holds enough tokens for the rest of the frame it is sending.
+            with m.If(g.tx_active & (g.tx_cur == n)):
+                remaining = g.tx_len - Mux(g.tx_beat == 0, 0, g.tx_beat - 1)
+                inv(g.tokens[n] >= remaining, g.tx_beat <= g.tx_len)
+
+        m.d.comb += [Cover(transfer & tx.payload.last & mon_in), Cover(transfer & mon_in)]
+        return m
