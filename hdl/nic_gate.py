@@ -64,19 +64,28 @@ from guillotine.hdl.regs import Access, CSRSignature, Field, Register, RegisterB
 from guillotine.hdl.soc import MailboxSignature
 
 __all__ = ["NicGate", "NicGateProperties", "GATE_REGISTERS", "MAILBOX_REGISTERS", "FrameLayout",
-           "frame_signature", "MUTANTS", "COUNTERMEASURES", "Countermeasure", "MAX_FRAME_LIMIT"]
+           "RxFrameLayout", "frame_signature", "rx_frame_signature", "MUTANTS", "COUNTERMEASURES", "Countermeasure", "MAX_FRAME_LIMIT"]
 
 #: Largest ``max_frame`` the register fields can describe.
 MAX_FRAME_LIMIT = 4096
 _COUNT = 16          # width of every counter (saturating)
 
-#: One beat of a PHY frame stream: a byte and the end-of-frame flag.
+#: One beat of a transmitted frame: a byte and the end-of-frame flag (hdl/nic_phy.py's
+#: ``TxFrameByte``).
 FrameLayout = data.StructLayout({"data": 8, "last": 1})
+#: One beat of a received frame; ``bad`` on the last beat means "discard this frame" (the PHY's
+#: ``RxFrameByte``: cut-through PHYs learn a bad CRC only at the end; the UART PHY drives 0).
+RxFrameLayout = data.StructLayout({"data": 8, "last": 1, "bad": 1})
 
 
 def frame_signature():
-    """The PHY-facing frame stream (``phy_tx: Out(...)``, ``phy_rx: In(...)``)."""
+    """The transmit frame stream (``phy_tx: Out(frame_signature())``)."""
     return stream.Signature(FrameLayout)
+
+
+def rx_frame_signature():
+    """The receive frame stream (``phy_rx: In(rx_frame_signature())``)."""
+    return stream.Signature(RxFrameLayout)
 
 
 def _cnt(name, doc):
@@ -231,7 +240,8 @@ class NicGate(wiring.Component):
     mailbox_<n> : In(MailboxSignature())   model n's mailbox (combinational answers)
     csr_<n> : In(CSRSignature(GATE_REGISTERS.addr_width))   hypervisor block GATE<n>
     phy_tx : Out(stream.Signature(FrameLayout))   released frames, ``[tag] + payload``
-    phy_rx : In(stream.Signature(FrameLayout))    received good frames, ``[tag] + payload``
+    phy_rx : In(stream.Signature(RxFrameLayout))  received frames, ``[tag] + payload``; a frame
+        with ``bad`` on its last beat is dropped
     egress_block : In(1)   kill latch effect (PROBATION and above)
     net_cut : In(1)        kill latch effect (SEVERANCE and above)
     model_run_<n> : In(1, init=1)   model n's clock enable (its credit epochs count these cycles)
@@ -266,7 +276,7 @@ class NicGate(wiring.Component):
         self.mutation = None
         members = {
             "phy_tx": Out(frame_signature()),
-            "phy_rx": In(frame_signature()),
+            "phy_rx": In(rx_frame_signature()),
             "egress_block": In(1),
             "net_cut": In(1),
         }
@@ -604,10 +614,10 @@ class NicGate(wiring.Component):
         rx_dropped_evt = [Signal(name=f"rx_drop_evt_{n}") for n in range(N)]
         unknown_evt = Signal(name="rx_unknown_evt")
         keep_now = Signal(name="rx_keep_now")
-        m.d.comb += keep_now.eq(keep & ~cut & (idx < maxf))
+        m.d.comb += keep_now.eq(keep & ~cut & (idx < maxf) & ~(rx.payload.last & rx.payload.bad))
         with m.If(beat_in):
             with m.If(~in_frame):
-                with m.If(rx.payload.last):            # a tag with no payload
+                with m.If(rx.payload.last):            # a tag with no payload (or bad)
                     with m.If(tag_known):
                         for n in range(N):
                             m.d.comb += rx_dropped_evt[n].eq(byte == n)

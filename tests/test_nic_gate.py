@@ -93,7 +93,7 @@ class Harness:
             out.append(self.read(n, "HEAD_DATA"))
         return out
 
-    async def rx_frame(self, tag, payload, gap=0):
+    async def rx_frame(self, tag, payload, gap=0, bad=False):
         """Feed one frame ``[tag] + payload`` into phy_rx (ready is always high)."""
         ctx, rx = self.ctx, self.g.phy_rx
         beats = [tag] + list(payload)
@@ -102,8 +102,10 @@ class Harness:
             ctx.set(rx.valid, 1)
             ctx.set(rx.payload.data, b)
             ctx.set(rx.payload.last, i == len(beats) - 1)
+            ctx.set(rx.payload.bad, bad and i == len(beats) - 1)
             await self.tick()
             ctx.set(rx.valid, 0)
+            ctx.set(rx.payload.bad, 0)
             await self.tick(gap)
 
     async def drain(self, cycles=200):
@@ -403,6 +405,47 @@ def test_ingress():
     assert out["unknown"] == [1, 1]
     assert out["d1"] == ("ack", 0x55) and out["d2"] == ("ack", 0)
     assert out["pop_write_only"] == ("err", None)
+
+
+def test_ingress_bad_frame_dropped():
+    """A frame the PHY marks ``bad`` on its last beat is discarded and counted."""
+    gate = small()
+
+    async def bench(h, out):
+        await h.rx_frame(1, [1, 2], bad=True)
+        await h.rx_frame(7, [1], bad=True)
+        out["rx"] = await h.receive(1)
+        await h.rx_frame(1, [3])
+        out["next"] = await h.receive(1)
+        out["counts"] = (h.read(1, "RX_DROPPED"), h.read(1, "RX_DELIVERED"),
+                         h.read(1, "RX_UNKNOWN"))
+
+    out = run(gate, bench)
+    assert out["rx"] is None and out["next"] == [3]
+    assert out["counts"] == (1, 1, 1)
+
+
+@pytest.mark.parametrize("n_models", [1, 3, 4])
+def test_model_counts(n_models):
+    """Every model index gets its own tag out and its own frames in."""
+    gate = small(n_models=n_models)
+
+    async def bench(h, out):
+        for n in range(n_models):
+            await h.send(n, [0x10 + n])
+            await h.rx_frame(n, [0x20 + n])
+        for n in reversed(range(n_models)):
+            await h.release(n)
+        await h.drain(10 * n_models + 10)
+        out["sent"] = sorted(h.sent)
+        out["rx"] = [await h.receive(n) for n in range(n_models)]
+        await h.rx_frame(n_models, [1])
+        out["unknown"] = h.read(0, "RX_UNKNOWN")
+
+    out = run(gate, bench)
+    assert out["sent"] == [[n, 0x10 + n] for n in range(n_models)]
+    assert out["rx"] == [[0x20 + n] for n in range(n_models)]
+    assert out["unknown"] == 1
 
 
 def test_ingress_hold_flushes():
