@@ -61,10 +61,10 @@ from amaranth.utils import ceil_log2
 
 from guillotine import GuillotineError
 from guillotine.hdl.regs import Access, CSRSignature, Field, Register, RegisterBlock, read_mux
-from guillotine.hdl.soc import MailboxSignature
 
 __all__ = ["NicGate", "NicGateProperties", "GATE_REGISTERS", "MAILBOX_REGISTERS", "FrameLayout",
-           "RxFrameLayout", "frame_signature", "rx_frame_signature", "MUTANTS", "COUNTERMEASURES", "Countermeasure", "MAX_FRAME_LIMIT"]
+           "RxFrameLayout", "frame_signature", "rx_frame_signature", "MUTANTS", "COUNTERMEASURES",
+           "Countermeasure", "MAX_FRAME_LIMIT", "update_doc"]
 
 #: Largest ``max_frame`` the register fields can describe.
 MAX_FRAME_LIMIT = 4096
@@ -88,13 +88,10 @@ def rx_frame_signature():
     return stream.Signature(RxFrameLayout)
 
 
-def _cnt(name, doc):
-    return Field("count", 0, _COUNT, Access.R, 0, doc), f"{doc} (saturating)."
-
-
 def _counter_reg(name, offset, doc):
-    f, rdoc = _cnt(name, doc)
-    return Register(name, offset, (f,), rdoc)
+    """A saturating 16-bit event counter register."""
+    return Register(name, offset, (Field("count", 0, _COUNT, Access.R, 0, doc),),
+                    f"{doc[0].upper()}{doc[1:]} (saturating).")
 
 
 #: Hypervisor registers of one model's gate (one block per model: GATE0, GATE1, ...).
@@ -125,10 +122,12 @@ GATE_REGISTERS = RegisterBlock("GATE", (
               "ignored once released)"),
     ), "Hypervisor decision on the head frame."),
     Register("TOKENS", 0x14, (
-        Field("tokens", 0, 16, Access.R, 0, "rate-limiter tokens (payload bytes) available"),),
+        Field("tokens", 0, 16, Access.R, 0, "rate-limiter tokens (payload bytes) available; "
+              "starts full (burst)"),),
         "Token bucket."),
     Register("CREDITS", 0x18, (
-        Field("credits", 0, 8, Access.R, 0, "the model's credits left in this epoch"),),
+        Field("credits", 0, 8, Access.R, 0, "the model's credits left in this epoch; starts "
+              "at the credits parameter"),),
         "The model's credit budget (as the model sees it)."),
     _counter_reg("RELEASED", 0x20, "frames released and sent"),
     _counter_reg("DROPPED", 0x24, "frames dropped by the hypervisor"),
@@ -155,7 +154,8 @@ MAILBOX_REGISTERS = RegisterBlock("MBOX", (
         Field("len", 0, 16, Access.R, 0, "bytes in the staging frame"),), "Staging length."),
     Register("CREDITS", 0x0C, (
         Field("credits", 0, 8, Access.R, 0, "frames the model may still commit in this "
-              "epoch"),), "Credit budget."),
+              "epoch; refilled to the credits parameter every credit_period run cycles and at "
+              "reset"),), "Credit budget."),
     Register("RX_STATUS", 0x10, (
         Field("avail", 0, 1, Access.R, 0, "an ingress frame is available"),
         Field("len", 16, 16, Access.R, 0, "its payload length"),
@@ -184,21 +184,23 @@ COUNTERMEASURES = (
                    "of it; every byte on phy_tx belongs to a released frame",
                    (_F + "test_prove_gate", _T + "test_release_and_drop")),
     Countermeasure("GATE.EGRESS.TAG", "the source tag is the model index, added by hardware",
-                   (_T + "test_release_and_drop", _T + "test_two_models_tags")),
+                   (_T + "test_source_tag_cannot_be_spoofed", _T + "test_model_counts")),
     Countermeasure("GATE.LATCH.PROBATION", "egress_block holds phy_tx.valid low; ingress "
-                   "continues", (_F + "test_prove_gate", _T + "test_probation")),
+                   "continues", (_F + "test_prove_gate", _T + "test_probation",
+                                  _T + "test_stall_mid_frame")),
     Countermeasure("GATE.LATCH.SEVERANCE", "net_cut holds phy_tx.valid low and drains and "
                    "drops ingress", (_F + "test_prove_gate", _T + "test_severance")),
     Countermeasure("GATE.RATE.BUCKET", "token bucket per model on released payload bytes",
                    (_F + "test_prove_gate", _T + "test_rate_limiter")),
     Countermeasure("GATE.MBOX.LIMITS", "oversize and empty frames and commits without credit "
-                   "are violations (err) and dropped", (_T + "test_violations",)),
+                   "are violations (err) and dropped",
+                   (_T + "test_violations", _T + "test_overflow_is_silent")),
     Countermeasure("GATE.COVERT.CREDITS", "the model sees a credit budget that depends only on "
                    "its own run cycles and commits, never on hypervisor decisions",
                    (_T + "test_model_view_independent_of_hypervisor",)),
     Countermeasure("GATE.INGRESS.ROUTE", "ingress goes only to the tagged model; unknown tags "
                    "and malformed frames are counted and dropped",
-                   (_T + "test_ingress",)),
+                   (_T + "test_ingress", _T + "test_ingress_bad_frame_dropped")),
 )
 
 #: Deliberate bugs (``gate.mutation = name``) that show the proofs can fail.
@@ -274,6 +276,8 @@ class NicGate(wiring.Component):
         self._credit_period = _positive_int("credit_period", credit_period, 1, 1 << 30)
         #: For verification only: a deliberate bug (see :data:`MUTANTS`).
         self.mutation = None
+        # Imported here, not at the top: hdl/soc.py may import this module.
+        from guillotine.hdl.soc import MailboxSignature
         members = {
             "phy_tx": Out(frame_signature()),
             "phy_rx": In(rx_frame_signature()),
@@ -763,3 +767,40 @@ class NicGateProperties(wiring.Component):
 
         m.d.comb += [Cover(transfer & tx.payload.last & mon_in), Cover(transfer & mon_in)]
         return m
+
+
+def countermeasure_table():
+    """The gate's countermeasures as a Markdown table (docs/nic_gate.md)."""
+    lines = ["| countermeasure | what it does | covered by |", "|---|---|---|"]
+    for cm in COUNTERMEASURES:
+        refs = "<br>".join(f"`{ref}`" for ref in cm.covered_by)
+        lines.append(f"| `{cm.name}` | {cm.description} | {refs} |")
+    return "\n".join(lines)
+
+
+#: Generated sections of docs/nic_gate.md: marker name -> function returning the Markdown.
+DOC_SECTIONS = {
+    "gate-registers": lambda: GATE_REGISTERS.markdown(level=3),
+    "mailbox-registers": lambda: MAILBOX_REGISTERS.markdown(level=3),
+    "countermeasures": countermeasure_table,
+}
+
+
+def update_doc(text):
+    """``text`` (docs/nic_gate.md) with every ``<!-- BEGIN name -->...<!-- END name -->``
+    section regenerated from the declarations."""
+    import re
+    for name, render in DOC_SECTIONS.items():
+        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.S)
+        if not pattern.search(text):
+            raise GuillotineError(f"docs/nic_gate.md has no generated section {name!r}")
+        body = render().rstrip("\n") + "\n"
+        text = pattern.sub(lambda mt: mt.group(1) + body + mt.group(2), text)
+    return text
+
+
+if __name__ == "__main__":          # python -m guillotine.hdl.nic_gate docs/nic_gate.md
+    import sys
+    from pathlib import Path
+    page = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/nic_gate.md")
+    page.write_text(update_doc(page.read_text()))

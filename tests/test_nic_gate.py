@@ -554,3 +554,33 @@ def test_countermeasures_are_covered():
             tree = ast.parse((root / path).read_text())
             names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
             assert name in names, f"{cm.name}: {ref} does not exist"
+
+
+def test_release_latency():
+    """From the CMD write strobe to the tag byte on phy_tx: 2 cycles (engine idle, tokens)."""
+    gate = small()
+
+    async def bench(h, out):
+        await h.send(0, [1])
+        csr = gate.csr_0
+        h.ctx.set(csr.addr, G.word("CMD"))
+        h.ctx.set(csr.w_data, 1)
+        h.ctx.set(csr.w_stb, 1)
+        cycles = 0
+        while not h.ctx.get(gate.phy_tx.valid):
+            await h.tick()
+            h.ctx.set(csr.w_stb, 0)
+            cycles += 1
+        out["cycles"] = cycles
+        out["tag"] = h.ctx.get(gate.phy_tx.payload.data)
+
+    out = run(gate, bench)
+    assert out["cycles"] == 2 and out["tag"] == 0
+
+
+def test_doc_is_up_to_date():
+    from pathlib import Path
+    from guillotine.hdl.nic_gate import update_doc
+    page = Path(__file__).parent.parent / "docs" / "nic_gate.md"
+    text = page.read_text()
+    assert update_doc(text) == text, "run: python -m guillotine.hdl.nic_gate docs/nic_gate.md"
