@@ -1,0 +1,120 @@
+"""Host side of the NIC gate's UART PHY: encode frames for the line and decode what comes back.
+
+    from guillotine.sim.nic_host import encode_frame, decode_stream
+    line = encode_frame(1, b"hello")          # COBS(tag + payload + CRC-16) + b"\\x00"
+    frames, stats = decode_stream(line)       # [(1, b"hello")], FrameStats(frames=1, ...)
+
+The line format and the receive checks are those of :mod:`guillotine.hdl.nic_phy` (and
+docs/nic_phy.md); :class:`FrameDecoder` is also the reference model the hardware deframer is
+tested against, so its counters follow the same rules in the same order. COBS comes from the
+``cobs`` package, the CRC-16/CCITT-FALSE from ``crcmod``.
+"""
+
+from dataclasses import dataclass, field
+
+import crcmod.predefined
+from cobs import cobs
+
+from guillotine import GuillotineError
+
+__all__ = ["crc16", "encode_frame", "decode_stream", "FrameDecoder", "FrameStats",
+           "DELIMITER", "CRC_NAME"]
+
+#: crcmod's name for the CRC the hardware uses (amaranth.lib.crc.catalog.CRC16_CCITT_FALSE).
+CRC_NAME = "crc-ccitt-false"
+DELIMITER = b"\x00"
+
+crc16 = crcmod.predefined.mkCrcFun(CRC_NAME)
+crc16.__doc__ = "CRC-16/CCITT-FALSE of ``data`` (poly 0x1021, init 0xFFFF, no reflection)."
+
+
+def encode_frame(tag, payload=b"", *, max_frame=None):
+    """``tag`` (0..255) and ``payload`` bytes -> ``COBS(tag + payload + crc16_be) + 00``."""
+    if not isinstance(tag, int) or not 0 <= tag <= 255:
+        raise GuillotineError(f"frame tag must be an integer 0..255, not {tag!r}")
+    payload = bytes(payload)
+    if max_frame is not None and len(payload) > max_frame:
+        raise GuillotineError(f"frame payload is {len(payload)} bytes, more than max_frame "
+                              f"{max_frame}")
+    body = bytes([tag]) + payload
+    return cobs.encode(body + crc16(body).to_bytes(2, "big")) + DELIMITER
+
+
+@dataclass
+class FrameStats:
+    """Counters, named as the hardware's (see :data:`guillotine.hdl.nic_phy.RX_COUNTERS`)."""
+    rx_frames: int = 0
+    rx_bad_crc: int = 0
+    rx_oversize: int = 0
+    rx_framing: int = 0
+    rx_overflow: int = 0        # never raised by the host decoder; kept for equal field sets
+
+    def as_dict(self):
+        return dict(self.__dict__)
+
+
+@dataclass
+class FrameDecoder:
+    """Incremental decoder: :meth:`feed` line bytes, get the good frames as ``(tag, payload)``.
+
+    Checks at each 0x00, first failing one counts: COBS error (or a byte marked as a UART framing
+    error with :meth:`feed_error`) -> ``rx_framing``; more than ``1 + max_frame + 2`` decoded
+    bytes -> ``rx_oversize``; fewer than 3 -> ``rx_framing``; wrong CRC -> ``rx_bad_crc``.
+    Empty frames (consecutive delimiters) are ignored.
+    """
+    max_frame: int = 256
+    stats: FrameStats = field(default_factory=FrameStats)
+    _pending: bytearray = field(default_factory=bytearray)
+    _poisoned: bool = False
+
+    def feed(self, data):
+        frames = []
+        for byte in bytes(data):
+            if byte:
+                self._pending.append(byte)
+                continue
+            frame = self._end_frame()
+            if frame is not None:
+                frames.append(frame)
+        return frames
+
+    def feed_error(self):
+        """A byte arrived with a UART framing error: the current frame will be dropped."""
+        self._poisoned = True
+
+    def _end_frame(self):
+        encoded, poisoned = bytes(self._pending), self._poisoned
+        self._pending.clear()
+        self._poisoned = False
+        if not encoded and not poisoned:
+            return None
+        try:
+            if poisoned:
+                raise cobs.DecodeError("UART framing error")
+            decoded = cobs.decode(encoded)
+        except cobs.DecodeError:
+            self.stats.rx_framing += 1
+            return None
+        if len(decoded) > self.max_frame + 3:
+            self.stats.rx_oversize += 1
+        elif len(decoded) < 3:
+            self.stats.rx_framing += 1
+        elif crc16(decoded[:-2]) != int.from_bytes(decoded[-2:], "big"):
+            self.stats.rx_bad_crc += 1
+        else:
+            self.stats.rx_frames += 1
+            return decoded[0], decoded[1:-2]
+        return None
+
+    @property
+    def pending(self):
+        """Bytes received since the last delimiter (a frame not yet ended)."""
+        return bytes(self._pending)
+
+
+def decode_stream(data, *, max_frame=256):
+    """Decode all complete frames in ``data``: ``(frames, stats)``; a trailing partial frame is
+    left undecoded (it is not counted)."""
+    decoder = FrameDecoder(max_frame)
+    frames = decoder.feed(data)
+    return frames, decoder.stats
