@@ -78,7 +78,7 @@ class UartRx(wiring.Component):
     the byte is still presented with ``error`` high, and the receiver then waits for the line to
     return high (a break gives one error, not a stream of zero bytes). After a good stop bit the
     receiver is ready for the next start bit half a bit early, so back-to-back bytes from a sender
-    up to ~4 % off are still received.
+    up to about 4 % off (either way) are still received.
 
     Members
     -------
@@ -114,7 +114,9 @@ class UartRx(wiring.Component):
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(~line):
-                    m.d.sync += count.eq(self._divisor // 2 - 1)
+                    # The edge reached ``line`` about one cycle late (synchroniser): wait one
+                    # cycle less than half a bit so that every sample is mid-bit on the pin.
+                    m.d.sync += count.eq(max(self._divisor // 2 - 2, 0))
                     m.next = "START"
             with m.State("START"):
                 with m.If(count != 0):

@@ -18,7 +18,7 @@ from cobs import cobs
 from guillotine import GuillotineError
 
 __all__ = ["crc16", "encode_frame", "decode_stream", "FrameDecoder", "FrameStats",
-           "DELIMITER", "CRC_NAME"]
+           "DELIMITER", "CRC_NAME", "damaged_stream"]
 
 #: crcmod's name for the CRC the hardware uses (amaranth.lib.crc.catalog.CRC16_CCITT_FALSE).
 CRC_NAME = "crc-ccitt-false"
@@ -118,3 +118,34 @@ def decode_stream(data, *, max_frame=256):
     decoder = FrameDecoder(max_frame)
     frames = decoder.feed(data)
     return frames, decoder.stats
+
+
+def damaged_stream(rng, max_frame, count):
+    """Test traffic: ``count`` pieces, a random mix of good frames, frames with a flipped bit,
+    truncated frames, oversized frames, garbage and runs of delimiters, ending in a delimiter.
+
+    Returns ``(line_bytes, good_frames_sent)``; what a receiver should make of it is what
+    :class:`FrameDecoder` makes of it (garbage glued to a frame also costs that frame).
+    """
+    out, sent = bytearray(), []
+    for _ in range(count):
+        kind = rng.choice(["good", "good", "good", "flip", "trunc", "big", "garbage", "zeros"])
+        tag = rng.randrange(256)
+        payload = bytes(rng.randrange(256) for _ in range(rng.randrange(max_frame + 1)))
+        frame = bytearray(encode_frame(tag, payload))
+        if kind == "flip":
+            i = rng.randrange(len(frame) - 1)
+            frame[i] = frame[i] ^ (1 << rng.randrange(8)) or 0x55
+        elif kind == "trunc":
+            frame = frame[:rng.randrange(len(frame) - 1)] + DELIMITER
+        elif kind == "big":
+            size = max_frame + rng.randrange(1, 4)
+            frame = bytearray(encode_frame(tag, bytes(rng.randrange(256) for _ in range(size))))
+        elif kind == "garbage":
+            frame = bytearray(rng.randrange(256) for _ in range(rng.randrange(1, 8)))
+        elif kind == "zeros":
+            frame = bytearray(rng.randrange(1, 3))
+        else:
+            sent.append((tag, payload))
+        out += frame
+    return bytes(out) + DELIMITER, sent

@@ -18,8 +18,8 @@ from guillotine import GuillotineError
 from guillotine.hdl.nic_phy import (CRC_ALGORITHM, RX_COUNTERS, TX_COUNTERS, CobsDeframer,
                                     CobsFramer, UartPhy)
 from guillotine.hdl.uart import UartRx
-from guillotine.sim.nic_host import (FrameDecoder, FrameStats, crc16, decode_stream,
-                                     encode_frame)
+from guillotine.sim.nic_host import (FrameDecoder, FrameStats, crc16, damaged_stream,
+                                     decode_stream, encode_frame)
 
 BAUD = 115200
 DIVISOR = 8
@@ -228,32 +228,6 @@ def test_framer_equals_host_encoder(frames):
 
 # ---- Deframer: equals the host decoder on damaged streams -----------------------------------
 
-def _damaged_stream(rng, max_frame, n):
-    """Random mix of good, corrupted, truncated, oversized frames and garbage."""
-    out, sent = bytearray(), []
-    for _ in range(n):
-        kind = rng.choice(["good", "good", "good", "flip", "trunc", "big", "garbage", "zeros"])
-        tag = rng.randrange(256)
-        payload = bytes(rng.randrange(256) for _ in range(rng.randrange(max_frame + 1)))
-        frame = bytearray(encode_frame(tag, payload))
-        if kind == "flip":
-            i = rng.randrange(len(frame) - 1)
-            frame[i] = frame[i] ^ (1 << rng.randrange(8)) or 0x55
-        elif kind == "trunc":
-            frame = frame[:rng.randrange(len(frame) - 1)] + b"\x00"
-        elif kind == "big":
-            frame = bytearray(encode_frame(tag, bytes(rng.randrange(256) for _ in
-                                                      range(max_frame + rng.randrange(1, 4)))))
-        elif kind == "garbage":
-            frame = bytearray(rng.randrange(256) for _ in range(rng.randrange(1, 8)))
-        elif kind == "zeros":
-            frame = bytearray(rng.randrange(1, 3))
-        else:
-            sent.append((tag, payload))
-        out += frame
-    return bytes(out) + b"\x00", sent
-
-
 def _deframe(data, max_frame, *, ready=lambda cycle: 1, spacing=2, errors=()):
     dut = CobsDeframer(max_frame)
     frames, counters = [], {}
@@ -291,7 +265,7 @@ def _deframe(data, max_frame, *, ready=lambda cycle: 1, spacing=2, errors=()):
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_deframer_equals_host_decoder(seed):
     rng = random.Random(seed)
-    data, _ = _damaged_stream(rng, 12, 10)
+    data, _ = damaged_stream(rng, 12, 10)
     model = FrameDecoder(12)
     expected = model.feed(data)
     frames, counters = _deframe(data, 12)
@@ -396,7 +370,7 @@ def test_phy_line_rx_matches_host_decoder(seed):
     """Host-encoded, damaged byte streams driven bit-level into line_rx: same frames and counts
     as the host decoder; every good frame after damage still arrives."""
     rng = random.Random(seed)
-    data, _ = _damaged_stream(rng, 8, 6)
+    data, _ = damaged_stream(rng, 8, 6)
     model = FrameDecoder(8)
     expected = model.feed(data)
 
