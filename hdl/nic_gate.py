@@ -62,13 +62,14 @@ from amaranth.utils import ceil_log2
 from guillotine import GuillotineError
 from guillotine.hdl.regs import Access, CSRSignature, Field, Register, RegisterBlock, read_mux
 
-__all__ = ["NicGate", "NicGateProperties", "NicGateNoninterference", "GATE_REGISTERS", "MAILBOX_REGISTERS", "FrameLayout",
-           "RxFrameLayout", "frame_signature", "rx_frame_signature", "MUTANTS", "COUNTERMEASURES",
-           "Countermeasure", "MAX_FRAME_LIMIT", "update_doc"]
+__all__ = ["NicGate", "NicGateProperties", "NicGateNoninterference", "GATE_REGISTERS",
+           "MAILBOX_REGISTERS", "FrameLayout", "RxFrameLayout", "frame_signature",
+           "rx_frame_signature", "MUTANTS", "COUNTERMEASURES", "Countermeasure", "MAX_FRAME_LIMIT",
+           "update_doc"]
 
 #: Largest ``max_frame`` the register fields can describe.
 MAX_FRAME_LIMIT = 4096
-_COUNT = 16          # width of every counter (saturating)
+_COUNT = 16          # width of the counter fields (counters saturate at counter_width bits)
 
 #: One beat of a transmitted frame: a byte and the end-of-frame flag (hdl/nic_phy.py's
 #: ``TxFrameByte``).
@@ -238,6 +239,7 @@ class NicGate(wiring.Component):
         (default ``max_frame``).
     credits : frames a model may commit per epoch (1..255, default ``buffer_frames``).
     credit_period : epoch length in cycles in which the model runs.
+    counter_width : bits of each event counter (1..16, saturating; narrower saves logic).
 
     Members
     -------
@@ -253,7 +255,8 @@ class NicGate(wiring.Component):
     """
 
     def __init__(self, n_models, max_frame=256, buffer_frames=1, rx_frames=1, *, rate=10_000,
-                 burst=None, clk_hz=24_000_000, credits=None, credit_period=1 << 16):
+                 burst=None, clk_hz=24_000_000, credits=None, credit_period=1 << 16,
+                 counter_width=16):
         self._MustUse__silence = True           # until the arguments are accepted
         self._n = _positive_int("n_models", n_models, 1, 4)
         self._max_frame = _positive_int("max_frame", max_frame, 1, MAX_FRAME_LIMIT)
@@ -276,6 +279,7 @@ class NicGate(wiring.Component):
         credits = buffer_frames if credits is None else credits
         self._credits = _positive_int("credits", credits, 1, 255)
         self._credit_period = _positive_int("credit_period", credit_period, 1, 1 << 30)
+        self._counter_width = _positive_int("counter_width", counter_width, 1, _COUNT)
         #: For verification only: a deliberate bug (see :data:`MUTANTS`).
         self.mutation = None
         # Imported here, not at the top: hdl/soc.py may import this module.
@@ -326,6 +330,7 @@ class NicGate(wiring.Component):
     clk_hz = property(lambda self: self._clk_hz)
     credits = property(lambda self: self._credits)
     credit_period = property(lambda self: self._credit_period)
+    counter_width = property(lambda self: self._counter_width)
 
     @property
     def refill_period(self):
@@ -343,7 +348,7 @@ class NicGate(wiring.Component):
 
     @staticmethod
     def _count(m, counter, event):
-        with m.If(event & (counter != (1 << _COUNT) - 1)):
+        with m.If(event & (counter != (1 << len(counter)) - 1)):
             m.d.sync += counter.eq(counter + 1)
 
     def elaborate(self, platform):
@@ -408,7 +413,7 @@ class NicGate(wiring.Component):
                 m.d.sync += [self.tx_active.eq(1), self.tx_cur.eq(n), beat.eq(0)]
 
         # --- per model -----------------------------------------------------------------------
-        rx_unknown = Signal(_COUNT, name="rx_unknown")
+        rx_unknown = Signal(self._counter_width, name="rx_unknown")
         rx_counts = []
         B, S = self._buffer_frames, self._buffer_frames + 1
         R, SR = self._rx_frames, self._rx_frames + 1
@@ -584,7 +589,7 @@ class NicGate(wiring.Component):
             rx_wr.append((rwp, r_tail, r_commit_len))
 
             # Counters.
-            ctr = {name: Signal(_COUNT, name=f"{name.lower()}_{n}") for name in
+            ctr = {name: Signal(self._counter_width, name=f"{name.lower()}_{n}") for name in
                    ("RELEASED", "DROPPED", "OVERSIZE", "VIOLATIONS", "OVERFLOW", "RX_DELIVERED",
                     "RX_DROPPED")}
             self._count(m, ctr["RELEASED"], done_n)

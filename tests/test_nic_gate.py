@@ -174,6 +174,22 @@ def test_release_and_drop():
     assert (out["released2"], out["dropped2"]) == (1, 1)
 
 
+def test_counters_saturate():
+    gate = small(counter_width=2, credits=8, buffer_frames=2)
+
+    async def bench(h, out):
+        for i in range(5):
+            await h.send(0, [i])
+            await h.drop(0)
+        out["dropped"] = h.read(0, "DROPPED")
+        for i in range(5):
+            await h.rx_frame(9, [1])
+        out["unknown"] = h.read(1, "RX_UNKNOWN")
+
+    out = run(gate, bench)
+    assert out["dropped"] == 3 and out["unknown"] == 3
+
+
 def test_two_models_tags():
     gate = small()
 
@@ -526,6 +542,7 @@ def test_model_view_independent_of_hypervisor():
     (dict(max_frame=0), "max_frame"),
     (dict(buffer_frames=0), "buffer_frames"),
     (dict(credits=0), "credits"),
+    (dict(counter_width=17), "counter_width"),
 ])
 def test_bad_parameters(kwargs, match):
     params = dict(n_models=1)
@@ -584,3 +601,45 @@ def test_doc_is_up_to_date():
     page = Path(__file__).parent.parent / "docs" / "nic_gate.md"
     text = page.read_text()
     assert update_doc(text) == text, "run: python -m guillotine.hdl.nic_gate docs/nic_gate.md"
+
+
+def test_uart_phy_loopback():
+    """End to end through hdl/nic_phy.py's UART PHY (COBS + CRC-16) with its line looped back:
+    a released frame (with a zero byte) returns as an ingress frame of the model of its tag."""
+    nic_phy = pytest.importorskip("guillotine.hdl.nic_phy")
+    from amaranth import Module
+    from amaranth.lib import wiring
+
+    gate = small()
+    phy = nic_phy.UartPhy(1_000_000, 250_000, max_frame=16)
+
+    class Top(wiring.Component):
+        def __init__(self):
+            super().__init__({})
+
+        def elaborate(self, platform):
+            m = Module()
+            m.submodules.gate, m.submodules.phy = gate, phy
+            wiring.connect(m, gate.phy_tx, phy.tx)
+            wiring.connect(m, phy.rx, gate.phy_rx)
+            m.d.comb += [phy.tx_enable.eq(~gate.net_cut), phy.line_rx.eq(phy.line_tx)]
+            return m
+
+    top = Top()
+    sim = Simulator(top)
+    sim.add_clock(1e-6)
+    out = {}
+
+    async def bench(ctx):
+        h = Harness(ctx, gate)
+        await h.send(0, [1, 0, 3])
+        await h.send(1, [9])
+        await h.release(0)
+        await h.release(1)
+        await h.tick(1500)
+        out["rx"] = [await h.receive(0), await h.receive(1)]
+        out["counts"] = [(h.read(n, "RELEASED"), h.read(n, "RX_DELIVERED")) for n in range(2)]
+    sim.add_testbench(bench)
+    sim.run()
+    assert out["rx"] == [[1, 0, 3], [9]]
+    assert out["counts"] == [(1, 1), (1, 1)]
