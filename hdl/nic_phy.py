@@ -105,7 +105,9 @@ class CobsFramer(wiring.Component):
     and frames offered while ``abort`` is high are taken and thrown away too (the sender never
     stalls). A frame with more than ``max_frame`` payload bytes is cut the same way. A cut frame
     counts in ``tx_dropped``. After a cut, and after reset, the next frame is preceded by a 0x00
-    so that the receiver drops the cut remains and is in step again for that frame.
+    so that the receiver drops the cut remains and is in step again for that frame. ``abort``
+    withdraws ``source.valid`` without a transfer: reset the byte consumer with the same signal
+    (as :class:`UartPhy` does).
 
     Members
     -------
@@ -168,7 +170,8 @@ class CobsFramer(wiring.Component):
             crc_gen.data.eq(self.sink.payload.data),
             crc_gen.valid.eq(take & (phase == 0)),
             crc_gen.start.eq(first),
-            oversize.eq((phase == 0) & (count == self._max_frame + 1)),   # more than max_frame follow
+            # max_frame + 1 beats taken and none was last: the frame is too long
+            oversize.eq((phase == 0) & (count == self._max_frame + 1)),
             wr.data.eq(src_data),
             wr.addr.eq(n),
             rd.en.eq(1),
@@ -283,7 +286,8 @@ class CobsDeframer(wiring.Component):
     never stored and the final payload byte can be written with ``last``. At the 0x00 delimiter
     the frame is checked, in this order (the first failing check names the counter):
 
-    1. a byte with a UART framing error, or a COBS block cut short by the delimiter -> ``rx_framing``
+    1. a byte with a UART framing error, or a COBS block cut short by the delimiter
+       -> ``rx_framing``
     2. more than ``1 + max_frame + 2`` decoded bytes -> ``rx_oversize`` (bytes past the limit are
        not stored; the frame still ends only at a delimiter)
     3. fewer than 3 decoded bytes (no room for tag and CRC) -> ``rx_framing``
@@ -438,13 +442,13 @@ class CobsDeframer(wiring.Component):
 class UartPhy(wiring.Component):
     """UART PHY of the NIC gate: 8N1 at ``baud``, COBS frames with CRC-16, store and forward.
 
-    Transmit: frames on ``tx`` go out on ``line_tx`` as ``COBS(frame + CRC) 00`` (:class:`CobsFramer`
-    then :class:`~guillotine.hdl.uart.UartTx`). ``tx_enable`` low holds ``line_tx`` high (idle)
-    combinationally, in the same cycle, whatever the transmitter does; it also resets the
-    transmitter (a byte on the wire is cut, the far end sees a truncated frame and drops it)
-    and makes the framer discard: the frame in flight is cut and the rest of it, and every frame
-    offered while ``tx_enable`` is low, is taken from ``tx`` and thrown away (``tx_dropped``), so
-    the gate never stalls on a severed link. When ``tx_enable`` rises again the next frame is
+    Transmit: frames on ``tx`` go out on ``line_tx`` as ``COBS(frame + CRC) 00``
+    (:class:`CobsFramer` then :class:`~guillotine.hdl.uart.UartTx`). ``tx_enable`` low holds
+    ``line_tx`` high (idle) combinationally, in the same cycle, whatever the transmitter does;
+    it also resets the transmitter (a byte on the wire is cut, the far end sees a truncated
+    frame and drops it) and makes the framer discard: the frame in flight is cut and the rest of
+    it, and every frame offered while ``tx_enable`` is low, is taken from ``tx`` and thrown away
+    (``tx_dropped``), so the gate never stalls on a severed link. When ``tx_enable`` rises again the next frame is
     preceded by a 0x00 delimiter so the far end is in step. ``tx_enable`` resets to 0 in a
     design that leaves it unconnected: nothing is sent until it is driven high.
 

@@ -445,11 +445,12 @@ def test_phy_oversized_tx_frame_is_cut():
         phy.loopback = True
         phy.send(1, bytes(range(1, 10)))          # 9 > max_frame 8
         phy.send(2, b"ok")
-        await phy.run_until(lambda: phy.frames, 10**5)
+        phy.send(3, bytes(range(8)))              # exactly max_frame
+        await phy.run_until(lambda: len(phy.frames) == 2, 10**5)
 
     res = _phy_bench(body, max_frame=8)
-    assert res["phy"].frames == [(2, b"ok")]
-    assert res["tx_dropped"] == 1 and res["tx_frames"] == 1
+    assert res["phy"].frames == [(2, b"ok"), (3, bytes(range(8)))]
+    assert res["tx_dropped"] == 1 and res["tx_frames"] == 2
 
 
 # ---- parameters ------------------------------------------------------------------------------
