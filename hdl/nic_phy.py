@@ -22,8 +22,8 @@ docs/nic_phy.md for diagrams, a worked CRC example and timing; the host side is
 :mod:`guillotine.sim.nic_host`.
 """
 
-from amaranth import Cat, Module, Mux, Signal
-from amaranth.hdl import ResetInserter
+from amaranth import Cat, Module, Mux, ResetSignal, Signal
+from amaranth.hdl import Assert, Assume, ResetInserter
 from amaranth.lib import crc, data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -34,7 +34,7 @@ from guillotine.hdl.uart import UartRx, UartTx, uart_divisor
 __all__ = [
     "TxFrameByte", "RxFrameByte", "TX_FRAME_SIGNATURE", "RX_FRAME_SIGNATURE", "CRC_ALGORITHM",
     "RX_COUNTERS", "TX_COUNTERS", "RxByte", "CobsFramer", "CobsDeframer", "UartPhy",
-    "MAX_FRAME_LIMIT",
+    "MAX_FRAME_LIMIT", "CobsDeframerProperties", "UartPhyProperties",
 ]
 
 #: CRC-16 of every frame (tag + payload), sent most significant byte first.
@@ -313,6 +313,11 @@ class CobsDeframer(wiring.Component):
         _check_counter_width(counter_width)
         self._max_frame = max_frame
         self._depth = 1 << (max_frame + 1).bit_length()
+        ptr_bits = self._depth.bit_length()         # address bits + 1 (full vs empty)
+        # Ring pointers (created here so that the formal harness can name them)
+        self._wr_ptr = Signal(ptr_bits, name="wr_ptr")  # next entry of the frame being received
+        self._commit = Signal(ptr_bits, name="commit")  # end of the good frames
+        self._rd_ptr = Signal(ptr_bits, name="rd_ptr")  # next entry to deliver
         super().__init__({
             "sink": In(stream.Signature(RxByte, always_ready=True)),
             "source": Out(RX_FRAME_SIGNATURE),
@@ -338,9 +343,7 @@ class CobsDeframer(wiring.Component):
         wr = ring.write_port()
         rd = ring.read_port(transparent_for=(wr,))
 
-        wr_ptr = Signal(aw + 1)                     # next entry of the frame being received
-        commit = Signal(aw + 1)                     # end of the good frames
-        rd_ptr = Signal(aw + 1)                     # next entry to deliver
+        wr_ptr, commit, rd_ptr = self._wr_ptr, self._commit, self._rd_ptr
 
         # COBS decoder state
         in_frame = Signal()                         # bytes seen since the last delimiter
@@ -526,4 +529,63 @@ class UartPhy(wiring.Component):
             m.d.comb += getattr(self, name).eq(getattr(framer, name))
         for name in RX_COUNTERS:
             m.d.comb += getattr(self, name).eq(getattr(deframer, name))
+        return m
+
+
+class CobsDeframerProperties(wiring.Component):
+    """Formal harness: a :class:`CobsDeframer` with free input bytes and a free consumer.
+
+    Properties (k-induction, so for every input sequence and all time):
+    - PHY.RX.STREAM: ``source`` keeps the stream rules: once ``valid`` is shown it stays until
+      taken and ``payload`` does not change meanwhile; ``bad`` is never set.
+    - PHY.RX.RING: the receiver never writes over an undelivered entry: entries in the ring
+      (``wr_ptr - rd_ptr``) never exceed its depth and committed ones never exceed those.
+    """
+
+    def __init__(self, max_frame=4):
+        self.deframer = CobsDeframer(max_frame)
+        super().__init__({"byte_valid": In(1), "byte": In(RxByte),
+                          "source": Out(RX_FRAME_SIGNATURE)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.deframer = dut = self.deframer
+        m.d.comb += [dut.sink.valid.eq(self.byte_valid), dut.sink.payload.eq(self.byte)]
+        wiring.connect(m, dut.source, wiring.flipped(self.source))
+        m.d.comb += Assume(~ResetSignal())
+        past_valid = Signal()
+        stalled = Signal()
+        prev_payload = Signal.like(dut.source.payload.as_value())
+        m.d.sync += [past_valid.eq(1), stalled.eq(dut.source.valid & ~dut.source.ready),
+                     prev_payload.eq(dut.source.payload)]
+        with m.If(past_valid & stalled):
+            m.d.comb += [Assert(dut.source.valid),
+                         Assert(dut.source.payload.as_value() == prev_payload)]
+        m.d.comb += Assert(~dut.source.valid | ~dut.source.payload.bad)
+        width = len(dut._wr_ptr)
+        fill = Signal(width)
+        committed = Signal(width)
+        m.d.comb += [fill.eq(dut._wr_ptr - dut._rd_ptr), committed.eq(dut._commit - dut._rd_ptr),
+                     Assert(fill <= dut.buffer_depth), Assert(committed <= fill),
+                     Assert(dut.source.valid == (committed != 0))]
+        return m
+
+
+class UartPhyProperties(wiring.Component):
+    """Formal harness: a :class:`UartPhy` with every input free.
+
+    - PHY.TX.SEVER_IDLE: whenever ``tx_enable`` is low, ``line_tx`` is high (idle) in that same
+      cycle, whatever state the framer and transmitter are in (the latch's SEVERANCE relies on
+      it).
+    """
+
+    def __init__(self, divisor=4, max_frame=4):
+        self.phy = UartPhy(divisor * 1000, 1000, max_frame)
+        super().__init__(dict(self.phy.signature.members))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.phy = phy = self.phy
+        wiring.connect(m, wiring.flipped(self), phy)
+        m.d.comb += Assert(self.tx_enable | self.line_tx)
         return m

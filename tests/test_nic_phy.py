@@ -485,3 +485,21 @@ def test_component_parameter_errors():
     from amaranth.back import rtlil
     rtlil.convert(phy)                     # elaborated, so no UnusedElaboratable warning
     Fragment.get(deframer, None)           # its always-ready sink has no `ready` port to export
+
+
+# ---- formal (SymbiYosys, k-induction) -------------------------------------------------------
+
+@pytest.mark.formal
+def test_formal_tx_line_idle_when_disabled():
+    """PHY.TX.SEVER_IDLE: tx_enable low -> line_tx high, in every state, for all inputs."""
+    from guillotine.hdl.nic_phy import UartPhyProperties
+    from guillotine.sim.formal import assert_formal
+    assert_formal(UartPhyProperties(), mode="prove", depth=2, name="nic_phy_sever_idle")
+
+
+@pytest.mark.formal
+def test_formal_deframer_stream_and_ring():
+    """PHY.RX.STREAM and PHY.RX.RING for every byte sequence and consumer behaviour."""
+    from guillotine.hdl.nic_phy import CobsDeframerProperties
+    from guillotine.sim.formal import assert_formal
+    assert_formal(CobsDeframerProperties(), mode="prove", depth=4, name="nic_phy_deframer")
