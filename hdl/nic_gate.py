@@ -677,8 +677,9 @@ class NicGateProperties(wiring.Component):
       beat), its tag names a model with an outstanding RELEASE, and every later beat belongs to
       that frame. So every byte on ``phy_tx`` belongs to a frame the hypervisor released.
     - GATE.RATE.BUCKET: a reference token bucket per model (``burst`` deep, +1 every refill
-      period, -1 per payload byte) never goes below zero, hence at most ``burst + ceil(W /
-      period)`` payload bytes of a model leave in any window of ``W`` cycles.
+      period, -1 per payload byte) never goes below zero; and, directly, in every window of
+      ``W <= 63`` cycles opened at any cycle (free input ``window_start``) at most
+      ``burst + ceil(W / period)`` payload bytes of each model leave.
     """
 
     def __init__(self, gate=None, *, strengthen=True, **params):
@@ -686,13 +687,22 @@ class NicGateProperties(wiring.Component):
         #: ``False`` leaves out the inductive strengthening (for a bounded check from reset whose
         #: only assertions are the properties themselves).
         self.strengthen = strengthen
-        super().__init__(dict(self.gate.signature.members.items()))
+        members = dict(self.gate.signature.members.items())
+        members["window_start"] = In(1)     # free: opens a rate window at any cycle
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
         g = self.gate
         m.submodules.gate = g
-        wiring.connect(m, wiring.flipped(self), g)
+        for name in g.signature.members:
+            ours, theirs = getattr(self, name), getattr(g, name)
+            if name == "phy_tx":
+                wiring.connect(m, theirs, wiring.flipped(ours))
+            elif name == "phy_rx" or name.startswith(("mailbox_", "csr_")):
+                wiring.connect(m, wiring.flipped(ours), theirs)
+            else:
+                m.d.comb += theirs.eq(ours)
         m.d.comb += Assume(~ResetSignal())
         N = g.n_models
         tx = g.phy_tx
@@ -758,9 +768,25 @@ class NicGateProperties(wiring.Component):
             mon_presc = Signal(range(period), name="mon_presc")
             tick = mon_presc == period - 1
             m.d.sync += mon_presc.eq(Mux(tick, 0, mon_presc + 1))
-            inv(mon_presc == g.refill_presc)
+            inv(mon_presc == g.refill_presc, mon_presc < period)
         else:
+            mon_presc = Const(0)
             tick = Const(1)
+        # Rate windows: from a free start cycle, for up to 63 cycles, count each model's payload
+        # bytes and the refill ticks; GATE.RATE.BUCKET: bytes <= burst + ceil(age / period).
+        win_on = Signal(name="win_on")
+        win_age = Signal(6, name="win_age")
+        win_ticks = Signal(6, name="win_ticks")
+        with m.If(win_on):
+            m.d.sync += [win_age.eq(win_age + 1), win_ticks.eq(win_ticks + tick)]
+            with m.If(win_age == 62):
+                m.d.sync += win_on.eq(0)
+        with m.Elif(self.window_start):
+            m.d.sync += [win_on.eq(1), win_age.eq(0), win_ticks.eq(0)]
+        with m.If(win_on):
+            # ticks in `age` consecutive cycles: at most ceil(age / period)
+            m.d.comb += Assert(win_ticks * period <= win_age + period - 1)
+            inv(win_ticks * period + mon_presc <= win_age + period - 1, win_age <= 62)
         for n in range(N):
             ref = Signal(range(g.burst + 1), init=g.burst, name=f"mon_bucket_{n}")
             byte_n = transfer & mon_in & (mon_cur == n)
@@ -769,6 +795,16 @@ class NicGateProperties(wiring.Component):
             after = ref - byte_n
             m.d.sync += ref.eq(Mux(tick & (after < g.burst), after + 1, after))
             inv(ref == g.tokens[n], ref <= g.burst)
+            win_bytes = Signal(7, name=f"win_bytes_{n}")
+            with m.If(win_on):
+                m.d.sync += win_bytes.eq(win_bytes + byte_n)
+            with m.Elif(self.window_start):
+                m.d.sync += win_bytes.eq(0)
+            with m.If(win_on):
+                m.d.comb += Assert(win_bytes <= g.burst + win_ticks)
+                inv(win_bytes + ref <= g.burst + win_ticks)
+            if n == 0:      # a window with more than burst bytes is reachable (not vacuous)
+                m.d.comb += Cover(win_on & (win_bytes == g.burst + 1))
             # The engine holds enough tokens for the rest of the frame it is sending.
             with m.If(g.tx_active & (g.tx_cur == n)):
                 remaining = g.tx_len - Mux(g.tx_beat == 0, 0, g.tx_beat - 1)

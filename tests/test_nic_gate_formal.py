@@ -30,7 +30,7 @@ def test_prove_gate_two_frames():
 
 def test_cover_gate():
     """A complete frame is reachable (the proofs are not vacuous)."""
-    assert_formal(NicGateProperties(**TINY), mode="cover", depth=12, name="nic_gate_cover")
+    assert_formal(NicGateProperties(**TINY), mode="cover", depth=24, name="nic_gate_cover")
 
 
 #: A slower refill for the rate mutant, so that a few frames from reset exhaust the bucket.
