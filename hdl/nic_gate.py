@@ -184,6 +184,9 @@ COUNTERMEASURES = (
     Countermeasure("GATE.EGRESS.QUARANTINE", "a frame leaves only after a hypervisor RELEASE "
                    "of it; every byte on phy_tx belongs to a released frame",
                    (_F + "test_prove_gate", _T + "test_release_and_drop")),
+    Countermeasure("GATE.EGRESS.IMMUTABLE", "the model writes only its staging slot, never a "
+                   "quarantined frame: what the hypervisor inspected is what is sent",
+                   (_F + "test_prove_gate", _T + "test_release_and_drop")),
     Countermeasure("GATE.EGRESS.TAG", "the source tag is the model index, added by hardware",
                    (_T + "test_source_tag_cannot_be_spoofed", _T + "test_model_counts")),
     Countermeasure("GATE.LATCH.PROBATION", "egress_block holds phy_tx.valid low; ingress "
@@ -213,6 +216,7 @@ MUTANTS = {
     "rx_when_cut": "ingress is delivered while the network is cut",
     "rate_unlimited": "payload bytes do not consume tokens",
     "credits_show_waiting": "the model's CREDITS read also shows the quarantine fill level",
+    "toctou": "the model writes into the head (quarantined) slot instead of its staging slot",
 }
 
 
@@ -317,6 +321,9 @@ class NicGate(wiring.Component):
         self.e_lens = [[Signal(lw, init=1, name=f"e_len_{n}_{i}") for i in slots]
                        for n in range(self._n)]
         self.wr_len = [Signal(lw, name=f"wr_len_{n}") for n in range(self._n)]
+        # The model's writes into its quarantine memory: enable and slot.
+        self.e_write_en = [Signal(name=f"e_write_en_{n}") for n in range(self._n)]
+        self.e_write_slot = [Signal(slots, name=f"e_write_slot_{n}") for n in range(self._n)]
         self.rx_write = [Signal(name=f"rx_write_{n}") for n in range(self._n)]
         self.rx_commit = [Signal(name=f"rx_commit_{n}") for n in range(self._n)]
 
@@ -547,8 +554,10 @@ class NicGate(wiring.Component):
                          mbox.dat_r.eq(Mux(req & ok, dat_r, 0))]
             byte_ok = req & mbox.we & (mbox.adr == w("TX_DATA")) & ok
             m.d.comb += [
-                ewp.addr.eq(Cat(wr_len[:abits], e_tail)), ewp.data.eq(mbox.dat_w[:8]),
-                ewp.en.eq(byte_ok & ~hold),
+                ewp.addr.eq(Cat(wr_len[:abits], self.e_write_slot[n])),
+                ewp.data.eq(mbox.dat_w[:8]),
+                ewp.en.eq(self.e_write_en[n]), self.e_write_en[n].eq(byte_ok & ~hold),
+                self.e_write_slot[n].eq(e_head if mut == "toctou" else e_tail),
                 stored.eq(commit_ok & (e_count < B) & ~hold),
                 overflow.eq(commit_ok & (e_count >= B) & ~hold),
             ]
@@ -761,6 +770,13 @@ class NicGateProperties(wiring.Component):
                        g.e_tail[n] + slots - g.e_head[n])
             inv(g.waiting[n] == diff, g.waiting[n] <= g.buffer_frames,
                 g.e_head[n] < slots, g.e_tail[n] < slots)
+            # GATE.EGRESS.IMMUTABLE: the model writes only its staging slot, the one slot that
+            # holds no quarantined frame (the waiting frames are head .. head+waiting-1), so a
+            # frame cannot change between the hypervisor's inspection and its transmission.
+            with m.If(g.e_write_en[n]):
+                m.d.comb += Assert(g.e_write_slot[n] == g.e_tail[n])
+                with m.If(g.waiting[n] != 0):
+                    m.d.comb += Assert(g.e_write_slot[n] != g.e_head[n])
 
         # Reference token bucket.
         period = g.refill_period
