@@ -4,6 +4,9 @@
     line = encode_frame(1, b"hello")          # COBS(tag + payload + CRC-16) + b"\\x00"
     frames, stats = decode_stream(line)       # [(1, b"hello")], FrameStats(frames=1, ...)
 
+:class:`SerialLink` wraps a pyserial port (a board's UART, or any pyserial URL such as
+``loop://`` or ``socket://host:port``) for sending and receiving frames.
+
 The line format and the receive checks are those of :mod:`guillotine.hdl.nic_phy` (and
 docs/nic_phy.md); :class:`FrameDecoder` is also the reference model the hardware deframer is
 tested against, so its counters follow the same rules in the same order. COBS comes from the
@@ -18,7 +21,7 @@ from cobs import cobs
 from guillotine import GuillotineError
 
 __all__ = ["crc16", "encode_frame", "decode_stream", "FrameDecoder", "FrameStats",
-           "DELIMITER", "CRC_NAME", "damaged_stream"]
+           "DELIMITER", "CRC_NAME", "damaged_stream", "SerialLink"]
 
 #: crcmod's name for the CRC the hardware uses (amaranth.lib.crc.catalog.CRC16_CCITT_FALSE).
 CRC_NAME = "crc-ccitt-false"
@@ -149,3 +152,46 @@ def damaged_stream(rng, max_frame, count):
             sent.append((tag, payload))
         out += frame
     return bytes(out) + DELIMITER, sent
+
+
+class SerialLink:
+    """Frames over a pyserial port: ``send(tag, payload)``, ``receive()`` -> ``[(tag, payload)]``.
+
+    ``port`` is a device (``/dev/ttyUSB1``) or a pyserial URL (``loop://``, ``socket://h:p``,
+    ``rfc2217://...``). A 0x00 is sent on open so that the far end drops anything half-received.
+    Usable as a context manager; bad frames from the far end are counted in ``stats``.
+    """
+
+    def __init__(self, port, baud=115200, *, max_frame=256, timeout=0.05):
+        import serial
+
+        try:
+            self._port = serial.serial_for_url(port, baudrate=baud, timeout=timeout)
+        except (serial.SerialException, ValueError) as exc:
+            raise GuillotineError(f"cannot open serial port {port!r} at {baud} baud: {exc}") \
+                from None
+        self._decoder = FrameDecoder(max_frame)
+        self.max_frame = max_frame
+        self._port.write(DELIMITER)
+
+    @property
+    def stats(self):
+        return self._decoder.stats
+
+    def send(self, tag, payload=b""):
+        self._port.write(encode_frame(tag, payload, max_frame=self.max_frame))
+        self._port.flush()
+
+    def receive(self):
+        """Frames completed by the bytes that arrived so far (waits up to ``timeout`` for one)."""
+        data = self._port.read(max(1, self._port.in_waiting))
+        return self._decoder.feed(data)
+
+    def close(self):
+        self._port.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
