@@ -244,7 +244,7 @@ class ModelTile(wiring.Component):
 
         # --- RAM ownership: model when running, scrubber when scrubbing, else introspection -----
         scrubbing = self.scrubbing
-        scrub_adr = Signal(range(words))
+        scrub_adr = Signal(range(max(words, 32)))
         owner_model = self.owner_model
         m.d.comb += owner_model.eq(run & ~self.hold & ~scrubbing)
         model_owned_prev = Signal()             # the read register holds the model's data
@@ -289,7 +289,8 @@ class ModelTile(wiring.Component):
                 wr.en.eq(Mux(ram_req & bus.we & ~pending, bus.sel, 0)),
             ]
         with m.Elif(scrubbing):
-            m.d.comb += [ram_addr.eq(scrub_adr), wr.data.eq(0), wr.en.eq(0b1111)]
+            m.d.comb += [ram_addr.eq(scrub_adr), wr.data.eq(0),
+                         wr.en.eq(Mux(scrub_adr < words, 0b1111, 0))]
         with m.Else():
             m.d.comb += [
                 ram_addr.eq(self.insp_adr),
@@ -297,10 +298,15 @@ class ModelTile(wiring.Component):
                 wr.en.eq(Mux(insp_grant & self.insp_we, self.insp_sel, 0)),
             ]
 
-        # --- scrubber: zero every word while held -------------------------------------------
+        if not self._abstract:
+            m.d.comb += [core.rf_clear.eq(scrubbing & (scrub_adr < 32)),
+                         core.rf_clear_addr.eq(scrub_adr[:5])]
+
+        # --- scrubber: zero every word, and the core's 32 registers, while held ----------------
+        steps = max(words, 32)
         with m.If(scrubbing):
             m.d.sync += scrub_adr.eq(scrub_adr + 1)
-            with m.If(scrub_adr == words - 1):
+            with m.If(scrub_adr == steps - 1):
                 m.d.sync += scrubbing.eq(0)
         with m.Elif(self.scrub & self.hold):
             m.d.sync += [scrubbing.eq(1), scrub_adr.eq(0)]

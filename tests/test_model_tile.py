@@ -82,6 +82,7 @@ def test_freezing_never_corrupts_the_model():
 
 
 def test_scrub_only_while_held():
+    """A scrub needs HOLD; it zeroes the RAM and the core's register file."""
     tile = ModelTile(256, counter_model().data)
 
     async def bench(ctx):
@@ -97,9 +98,12 @@ def test_scrub_only_while_held():
         await ctx.tick()
         ctx.set(tile.scrub, 0)
         assert ctx.get(tile.scrub_busy)
+        assert any(ctx.get(tile.core.regfile[i]) for i in range(32))   # the loop's registers
         await ctx.tick().repeat(64)
         assert not ctx.get(tile.scrub_busy)
         assert all(ctx.get(tile.ram_data[i]) == 0 for i in range(64))
+        # The register file is scrubbed too: nothing survives for the next program.
+        assert all(ctx.get(tile.core.regfile[i]) == 0 for i in range(32))
 
     simulate(tile, bench)
 

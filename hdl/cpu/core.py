@@ -60,7 +60,7 @@ retire_value : Out(32)                value written (0 when none)
 from amaranth import Module, Signal, Cat, Const, Mux
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory, MemoryData
-from amaranth.lib.wiring import Out
+from amaranth.lib.wiring import In, Out
 
 from ..bus import BusSignature
 from .causes import HaltCause
@@ -95,6 +95,8 @@ class RV32ICore(wiring.Component):
             "retire_insn": Out(32),
             "retire_rd": Out(5),
             "retire_value": Out(32),
+            "rf_clear": In(1),
+            "rf_clear_addr": In(5),
         })
 
     @property
@@ -298,9 +300,11 @@ class RV32ICore(wiring.Component):
         retire = Signal()
         do_write = retire & writes_rd
         m.d.comb += [
-            wp.addr.eq(rd),
-            wp.data.eq(wdata),
-            wp.en.eq(do_write),
+            # rf_clear (driven while the core is held in reset) zeroes one register per cycle,
+            # so nothing of a previous program survives in the register file.
+            wp.addr.eq(Mux(self.rf_clear, self.rf_clear_addr, rd)),
+            wp.data.eq(Mux(self.rf_clear, 0, wdata)),
+            wp.en.eq(do_write | self.rf_clear),
             self.retire_valid.eq(retire),
             self.retire_pc.eq(pc),
             self.retire_insn.eq(ir),
@@ -311,7 +315,8 @@ class RV32ICore(wiring.Component):
             rp1.addr.eq(src[15:20]),
             rp2.addr.eq(src[20:25]),
         ]
-        with m.If(~do_write):   # never read in a write cycle: no read-during-write collision
+        # never read in a write cycle: no read-during-write collision
+        with m.If(~do_write & ~self.rf_clear):
             m.d.sync += [rs1_val.eq(rp1.data), rs2_val.eq(rp2.data)]
 
         with m.FSM(init="START"):
