@@ -153,7 +153,8 @@ and to the tile's counter in `MODELCTL.VIOLn`.
 
 Model control (`MODELCTL.CTRLn.mode`): RUN, FREEZE (clock enable low, state kept), HOLD (reset).
 Models start in HOLD. The kill latch overrides firmware: from OFFLINE every model is frozen, from
-DECAPITATION every model is held and the hardware scrubber zeroes its RAM (`STATUSn.scrubbed`).
+DECAPITATION every model is held and the hardware scrubber zeroes its RAM and its core's 32
+registers (`STATUSn.scrubbed`), so nothing of the previous program survives for the next one.
 
 Introspection (one-way): the hypervisor's window `0x2000_0000 + n * 0x0100_0000` reads model
 *n*'s RAM only while the model is frozen or held and writes it only while it is held (code
