@@ -205,7 +205,8 @@ COUNTERMEASURES = (
                     _F + "test_model_view_independent_of_hypervisor_bmc")),
     Countermeasure("GATE.INGRESS.ROUTE", "ingress goes only to the tagged model; unknown tags "
                    "and malformed frames are counted and dropped",
-                   (_T + "test_ingress", _T + "test_ingress_bad_frame_dropped")),
+                   (_F + "test_prove_gate", _T + "test_ingress",
+                    _T + "test_ingress_bad_frame_dropped")),
 )
 
 #: Deliberate bugs (``gate.mutation = name``) that show the proofs can fail.
@@ -217,6 +218,7 @@ MUTANTS = {
     "rate_unlimited": "payload bytes do not consume tokens",
     "credits_show_waiting": "the model's CREDITS read also shows the quarantine fill level",
     "toctou": "the model writes into the head (quarantined) slot instead of its staging slot",
+    "rx_misroute": "ingress for model n+1 is written into model n's buffer",
 }
 
 
@@ -326,6 +328,11 @@ class NicGate(wiring.Component):
         self.e_write_slot = [Signal(slots, name=f"e_write_slot_{n}") for n in range(self._n)]
         self.rx_write = [Signal(name=f"rx_write_{n}") for n in range(self._n)]
         self.rx_commit = [Signal(name=f"rx_commit_{n}") for n in range(self._n)]
+        # Receive engine state.
+        self.rx_in_frame = Signal(name="rx_in_frame")
+        self.rx_target = Signal(range(self._n), name="rx_target")
+        self.rx_known = Signal(name="rx_known")
+        self.rx_keep = Signal(name="rx_keep")
 
     # --- parameters -------------------------------------------------------------------------
     n_models = property(lambda self: self._n)
@@ -624,10 +631,8 @@ class NicGate(wiring.Component):
         # --- receive engine (shared; never back-pressures the network) -----------------------
         rx = self.phy_rx
         m.d.comb += rx.ready.eq(1)
-        in_frame = Signal(name="rx_in_frame")
-        target = Signal(range(N), name="rx_target")
-        known = Signal(name="rx_known")
-        keep = Signal(name="rx_keep")
+        in_frame, target = self.rx_in_frame, self.rx_target
+        known, keep = self.rx_known, self.rx_keep
         idx = Signal(lw, name="rx_idx")
         beat_in = rx.valid
         byte = rx.payload.data
@@ -663,7 +668,8 @@ class NicGate(wiring.Component):
                 with m.Else():
                     m.d.sync += keep.eq(keep_now)
         for n, (rwp, r_tail, r_commit_len) in enumerate(rx_wr):
-            mine = beat_in & in_frame & keep_now & (target == n)
+            owner = (n + 1) % N if mut == "rx_misroute" else n
+            mine = beat_in & in_frame & keep_now & (target == owner)
             m.d.comb += [
                 rwp.addr.eq(Cat(idx[:abits], r_tail)), rwp.data.eq(byte),
                 rwp.en.eq(mine), self.rx_write[n].eq(mine),
@@ -685,6 +691,8 @@ class NicGateProperties(wiring.Component):
       frames that leave; whenever ``phy_tx.valid`` is high outside a frame (a frame's first
       beat), its tag names a model with an outstanding RELEASE, and every later beat belongs to
       that frame. So every byte on ``phy_tx`` belongs to a frame the hypervisor released.
+    - GATE.INGRESS.ROUTE: a byte is written into model n's ingress buffer only inside a
+      ``phy_rx`` frame whose tag was n.
     - GATE.RATE.BUCKET: a reference token bucket per model (``burst`` deep, +1 every refill
       period, -1 per payload byte) never goes below zero; and, directly, in every window of
       ``W <= 63`` cycles opened at any cycle (free input ``window_start``) at most
@@ -723,6 +731,20 @@ class NicGateProperties(wiring.Component):
             m.d.comb += Assert(~tx.valid)
             for n in range(N):
                 m.d.comb += [Assert(~g.rx_write[n]), Assert(~g.rx_commit[n])]
+
+        # GATE.INGRESS.ROUTE: a monitor of phy_rx frames; a byte is written into model n's
+        # ingress buffer only inside a frame whose tag (first beat) was n.
+        rx = g.phy_rx
+        mon_rx_in = Signal(name="mon_rx_in")
+        mon_rx_tag = Signal(8, name="mon_rx_tag")
+        rx_beat = rx.valid & rx.ready
+        with m.If(rx_beat):
+            with m.If(~mon_rx_in):
+                m.d.sync += mon_rx_tag.eq(rx.payload.data)
+            m.d.sync += mon_rx_in.eq(~rx.payload.last)
+        for n in range(N):
+            with m.If(g.rx_write[n] | g.rx_commit[n]):
+                m.d.comb += [Assert(mon_rx_in), Assert(mon_rx_tag == n), Assert(rx_beat)]
 
         # Release monitor.
         granted = [Signal(3, name=f"mon_granted_{n}") for n in range(N)]
@@ -826,7 +848,15 @@ class NicGateProperties(wiring.Component):
                 remaining = g.tx_len - Mux(g.tx_beat == 0, 0, g.tx_beat - 1)
                 inv(g.tokens[n] >= remaining, g.tx_beat <= g.tx_len)
 
-        m.d.comb += [Cover(transfer & tx.payload.last & mon_in), Cover(transfer & mon_in)]
+        # Inductive strengthening for the ingress monitor.
+        inv(mon_rx_in == g.rx_in_frame)
+        with m.If(g.rx_in_frame & g.rx_known):
+            inv(mon_rx_tag == g.rx_target, mon_rx_tag < N)
+        with m.If(g.rx_keep):
+            inv(g.rx_known)
+
+        m.d.comb += [Cover(transfer & tx.payload.last & mon_in), Cover(transfer & mon_in),
+                     Cover(g.rx_commit[N - 1])]
         return m
 
 
