@@ -12,7 +12,6 @@ nextpnr: the latch alone after synthesis (LUT4/FF/carry), and placed in a small 
 import argparse
 import datetime
 import os
-import platform
 import sys
 from pathlib import Path
 
@@ -24,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from guillotine.boards.synth import synthesize_ice40  # noqa: E402
+from guillotine.report import machine_description, markdown_table, text_table  # noqa: E402
 from guillotine.hdl.kill_latch import KICK_MAGIC, KillLatch, Level  # noqa: E402
 from guillotine.sim.amaranth_sim import simulate  # noqa: E402
 
@@ -146,12 +146,8 @@ def main():
         placed = synthesize_ice40(PinHarness(KillLatch(**params)), "latch_harness", freq_mhz=48)
         size.append((label, cells, f"{placed.lc} ({placed.lc - 32})", f"{placed.fmax_mhz:.1f}"))
     when = datetime.date.today().isoformat()
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    machine = machine_description()
 
-    def table(rs):
-        out = ["| " + " | ".join(rs[0]) + " |", "|" + "---|" * len(rs[0])]
-        out += ["| " + " | ".join(r) + " |" for r in rs[1:]]
-        return "\n".join(out)
 
     text = f"""# Kill latch benchmark
 
@@ -164,7 +160,7 @@ counter, 65,536-cycle release window, 16-cycle debounce. Goals: latency 1 cycle;
 Cycles from the clock edge that samples the trip condition to the edge after which the effect
 output is high (watchdog: from the edge of the last kick).
 
-{table(rows)}
+{markdown_table(rows)}
 
 ## Size on iCE40UP5K
 
@@ -172,14 +168,11 @@ The latch's 93 port bits do not fit the UP5K-SG48's 39 pins, so LC and Fmax come
 harness that feeds the 32-bit write data from a shift register (32 extra LCs) and XOR-folds the
 read data into one pin.
 
-{table(size)}
+{markdown_table(size)}
 """
     Path(args.out).write_text(text)
     for rs in (rows, size):
-        widths = [max(len(r[i]) for r in rs) for i in range(len(rs[0]))]
-        for r in rs:
-            print("  ".join(f"{c:<{w}}" for c, w in zip(r, widths)))
-        print()
+        print(text_table(rs) + "\n")
     print(f"wrote {os.path.relpath(args.out)}")
 
 
