@@ -39,7 +39,8 @@ __all__ = [
 
 #: CRC-16 of every frame (tag + payload), sent most significant byte first.
 CRC_ALGORITHM = crc.catalog.CRC16_CCITT_FALSE
-#: Largest ``max_frame`` accepted (payload bytes); the receive buffer is twice this.
+#: Largest ``max_frame`` accepted (payload bytes); the receive ring has the power of two above
+#: ``max_frame + 1`` entries.
 MAX_FRAME_LIMIT = 4096
 #: Bytes a COBS block carries at most (code byte 0xFF).
 COBS_BLOCK = 254
