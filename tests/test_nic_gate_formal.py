@@ -2,8 +2,8 @@
 
 The properties live in :class:`guillotine.hdl.nic_gate.NicGateProperties`: PROBATION and
 SEVERANCE keep ``phy_tx.valid`` low, SEVERANCE writes no ingress byte, every byte on ``phy_tx``
-belongs to a frame the hypervisor released, and the token bucket bound. Tiny buffers keep the
-solver fast; the logic does not depend on the sizes.
+belongs to a frame the hypervisor released, ingress routing, immutable quarantined frames and the
+rate bound; at tiny sizes (fast, and the mutants) and at board sizes.
 """
 
 import pytest
@@ -26,6 +26,16 @@ def test_prove_gate_two_frames():
     """The same with two quarantine slots, a deeper bucket and three models."""
     params = dict(TINY, n_models=3, buffer_frames=2, burst=8, rate=1, clk_hz=1)
     assert_formal(NicGateProperties(**params), mode="prove", depth=4, name="nic_gate_prove_2")
+
+
+@pytest.mark.parametrize("params", [
+    dict(n_models=2),
+    dict(n_models=4, buffer_frames=2, rx_frames=2, burst=512),
+], ids=["default-2", "default-4x2"])
+def test_prove_gate_real_sizes(params):
+    """The same properties at the sizes a board uses (256-byte frames, 24 MHz, 10 kB/s)."""
+    assert_formal(NicGateProperties(**params), mode="prove", depth=4,
+                  name=f"nic_gate_prove_{params['n_models']}")
 
 
 def test_cover_gate():
