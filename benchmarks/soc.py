@@ -14,7 +14,6 @@ monitor with one benign and one rogue model.
 import argparse
 import datetime
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from guillotine import GuillotineError  # noqa: E402
 from guillotine.boards.synth import synthesize_ice40  # noqa: E402
+from guillotine.report import machine_description, markdown_table, text_table  # noqa: E402
 from guillotine.firmware.programs import (ROGUE_MODELS, counter_model,  # noqa: E402
                                           hypervisor_monitor)
 from guillotine.hdl.soc import GuillotineSoC  # noqa: E402
@@ -116,12 +116,8 @@ def main():
     speed_rows = [("backend", "SoC cycles per second")]
     speed_rows += [(k, f"{v:,.0f}") for k, v in speeds.items()]
     when = datetime.date.today().isoformat()
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    machine = machine_description()
 
-    def table(rs):
-        out = ["| " + " | ".join(rs[0]) + " |", "|" + "---|" * len(rs[0])]
-        out += ["| " + " | ".join(r) + " |" for r in rs[1:]]
-        return "\n".join(out)
 
     text = f"""# SoC benchmark
 
@@ -133,7 +129,7 @@ console UART, timer, LEDs. Goal for n = 2 with gate and latch: at most 80 % of 5
 
 ## Resources and Fmax
 
-{table(rows)}
+{markdown_table(rows)}
 
 {chr(10).join("- " + n for n in notes)}
 
@@ -141,14 +137,11 @@ console UART, timer, LEDs. Goal for n = 2 with gate and latch: at most 80 % of 5
 
 Hypervisor monitor with one benign and one rogue model, {args.cycles:,} cycles.
 
-{table(speed_rows)}
+{markdown_table(speed_rows)}
 """
     Path(args.out).write_text(text)
     for rs in (rows, speed_rows):
-        widths = [max(len(r[i]) for r in rs) for i in range(len(rs[0]))]
-        for r in rs:
-            print("  ".join(f"{c:<{w}}" for c, w in zip(r, widths)))
-        print()
+        print(text_table(rs) + "\n")
     print(f"wrote {os.path.relpath(args.out)}")
 
 
