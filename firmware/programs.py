@@ -216,3 +216,94 @@ ROGUE_MODELS = {
     "jump_unmapped": (_rogue(lambda p: (p.li("t1", 0x5000_0000), p.jr("t1"))),
                       "BUS_ERROR_FETCH", "jumps to an unmapped address"),
 }
+
+
+#: Model addresses of the NIC gate mailbox registers (see guillotine.hdl.nic_gate).
+MBOX = {"TX_DATA": 0x8000_0000, "TX_COMMIT": 0x8000_0004, "TX_LEN": 0x8000_0008,
+        "CREDITS": 0x8000_000C, "RX_STATUS": 0x8000_0010, "RX_DATA": 0x8000_0014,
+        "RX_POP": 0x8000_0018}
+#: Where :func:`network_model` stores the payload of the ingress frame it receives.
+RX_BUFFER = 0x200
+
+
+def network_model(message=b"HELLO"):
+    """A model that sends ``message`` as one frame through the gate, then waits for an ingress
+    frame and copies its payload to ``RX_BUFFER`` (its length at ``RX_BUFFER - 4``)."""
+    p = Program(base=0)
+    p.li("t0", MBOX["TX_DATA"])
+    for byte in message:
+        p.li("t1", byte)
+        p.sw("t1", 0, "t0")
+    p.li("t0", MBOX["TX_COMMIT"])
+    p.sw("zero", 0, "t0")
+    p.label("wait_rx")
+    p.li("t0", MBOX["RX_STATUS"])
+    p.lw("t1", 0, "t0")
+    p.andi("t2", "t1", 1)
+    p.beqz("t2", "wait_rx")
+    p.srli("t3", "t1", 16)                      # payload length
+    p.li("t4", RX_BUFFER - 4)
+    p.sw("t3", 0, "t4")
+    p.li("t5", RX_BUFFER)
+    p.li("t0", MBOX["RX_DATA"])
+    p.label("copy")
+    p.beqz("t3", "copied")
+    p.lw("t6", 0, "t0")
+    p.sb("t6", 0, "t5")
+    p.addi("t5", "t5", 1)
+    p.addi("t3", "t3", -1)
+    p.j("copy")
+    p.label("copied")
+    p.li("t0", MBOX["RX_POP"])
+    p.sw("zero", 0, "t0")
+    p.label("done")
+    p.j("done")
+    return p.assemble()
+
+
+def gate_relay_hypervisor(n_models=1, ram_bytes=8 * 1024, gate_base=0x4000_1000):
+    """Hypervisor firmware for the NIC gate: starts the models, kicks the watchdog and, for
+    every frame a model commits, prints ``G<n> LEN <hex>`` and releases it to the network."""
+    p = Program(base=0)
+    _constants(p)
+    p.li("sp", HV_RAM_BASE + ram_bytes)
+    p.li("t4", "LATCH_LOCK")
+    p.li("t5", 1)
+    p.sw("t5", 0, "t4")
+    p.li("t4", "MODELCTL")
+    for n in range(n_models):
+        p.sw("zero", 0x10 * n, "t4")
+    p.label("loop")
+    p.li("t4", "LATCH_WDOG_KICK")
+    p.li("t5", "KICK")
+    p.sw("t5", 0, "t4")
+    for n in range(n_models):
+        base = gate_base + 0x100 * n
+        skip = f"gate_idle_{n}"
+        p.li("s4", base)
+        p.lw("t5", 0x00, "s4")                  # STATUS
+        p.andi("t6", "t5", 0x10F)               # waiting frames, and not already released
+        p.li("t3", 0)
+        p.beq("t6", "t3", skip)
+        p.andi("t6", "t5", 0x100)
+        p.bnez("t6", skip)
+        p.andi("t6", "t5", 0xF)
+        p.beqz("t6", skip)
+        p.lw("a2", 0x04, "s4")                  # HEAD_LEN
+        p.li("a0", ord("G"))
+        p.call("putc")
+        p.li("a0", ord("0") + n)
+        p.call("putc")
+        p.li("a0", ord(" "))
+        p.call("putc")
+        p.call("puthex")
+        p.li("a0", ord("\n"))
+        p.call("putc")
+        p.li("s4", base)
+        p.li("t5", 1)
+        p.sw("t5", 0x10, "s4")                  # CMD.release
+        p.label(skip)
+    p.j("loop")
+    _putc(p)
+    _puthex(p)
+    return p.assemble()

@@ -323,6 +323,10 @@ CSR_LAYOUT = [
 ]
 
 
+#: The NIC gate's blocks, one per model, added to the map of an SoC built with the gate.
+GATE_LAYOUT = [("GATE{n}", 0x1000, "guillotine.hdl.nic_gate:GATE_REGISTERS", 0x100)]
+
+
 def _resolve(ref, name):
     if isinstance(ref, RegisterBlock):
         return ref

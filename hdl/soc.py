@@ -124,11 +124,15 @@ class GuillotineSoC(wiring.Component):
     gate : a component with one ``In(MailboxSignature())`` member ``mailbox_<n>`` per model
         (default :class:`MailboxLoopback`).
     abstract_cores : replace every core by an unconstrained bus initiator (formal proofs).
+    network : put the NIC gate (:class:`~guillotine.hdl.nic_gate.NicGate`, CSR blocks GATE<n>)
+        and its UART PHY (``net_baud``, COBS + CRC-16 framing) on the ``net_tx``/``net_rx`` pins
+        instead of the mailbox loopback; ``gate_params`` go to the gate.
     spram_models : the first 0..2 models get their RAM as two iCE40 SB_SPRAM256KA instances
         (synthesis for the UP5K only; the simulators use inferred memory, the default).
 
     Members
     -------
+    net_tx : Out(1), net_rx : In(1)   network UART line (idle high without ``network``)
     console_tx : Out(1)    console UART line
     console_byte : Out(8), console_strobe : Out(1)   the byte the console accepted (simulation)
     leds : Out(8)
@@ -140,7 +144,8 @@ class GuillotineSoC(wiring.Component):
 
     def __init__(self, n_models=2, firmware=b"", *, rom_bytes=16 * 1024, ram_bytes=8 * 1024,
                  model_ram_bytes=64 * 1024, model_images=None, clk_hz=24_000_000, baud=115_200,
-                 latch=None, gate=None, abstract_cores=False, spram_models=0):
+                 latch=None, gate=None, abstract_cores=False, spram_models=0, network=False,
+                 net_baud=115_200, gate_params=None):
         self._MustUse__silence = True           # until the arguments are accepted
         if not isinstance(n_models, int) or isinstance(n_models, bool) or not 1 <= n_models <= 4:
             raise GuillotineError(f"n_models must be an integer in 1..4, not {n_models!r}")
@@ -177,7 +182,19 @@ class GuillotineSoC(wiring.Component):
                       for n, (size, img) in enumerate(zip(sizes, images))]
         self.latch = KillLatch(**self._latch_params)
         self.modelctl = ModelControl(n_models)
-        self.gate = gate if gate is not None else MailboxLoopback(n_models)
+        self._network = bool(network)
+        if network and gate is not None:
+            raise GuillotineError("give either network=True (the NIC gate and its UART PHY) or "
+                                  "a custom gate, not both")
+        self.phy = None
+        if network:
+            from guillotine.hdl.nic_gate import NicGate
+            from guillotine.hdl.nic_phy import UartPhy
+            params = dict(gate_params or {})
+            self.gate = NicGate(n_models, clk_hz=clk_hz, **params)
+            self.phy = UartPhy(clk_hz, net_baud, params.get("max_frame", 256))
+        else:
+            self.gate = gate if gate is not None else MailboxLoopback(n_models)
         self.hv_core = _FreeInitiator() if abstract_cores else RV32ICore(reset_addr=HV_ROM_BASE)
         self.bridge = CSRBridge(self.csr_map())
         self.console = Console(self._divisor)
@@ -188,6 +205,7 @@ class GuillotineSoC(wiring.Component):
         self.rom = BusRAM(rom_bytes, self._firmware, addr_width=26)
         self.ram = BusRAM(ram_bytes, addr_width=26)
         super().__init__({
+            "net_tx": Out(1, init=1), "net_rx": In(1, init=1),
             "console_tx": Out(1), "console_byte": Out(8), "console_strobe": Out(1),
             "leds": Out(8), "panic": In(1), "keys": In(self._latch_params["n_keys"]),
             "effects": Out(EffectsLayout), "level": Out(3), "hv_halt": Out(1), "hv_cause": Out(4),
@@ -201,9 +219,10 @@ class GuillotineSoC(wiring.Component):
     def csr_map(self):
         """The :class:`~guillotine.hdl.memory_map.CSRMap` of this SoC (from ``CSR_LAYOUT``, with
         this instance's latch and model-control blocks)."""
-        from guillotine.hdl.memory_map import soc_csr_map
-        return soc_csr_map(self._n, blocks={"LATCH": self.latch.registers,
-                                            "MODELCTL": self.modelctl.registers})
+        from guillotine.hdl.memory_map import CSR_LAYOUT, GATE_LAYOUT, build_csr_map
+        layout = CSR_LAYOUT + (GATE_LAYOUT if self._network else [])
+        return build_csr_map(layout, self._n, blocks={"LATCH": self.latch.registers,
+                                                      "MODELCTL": self.modelctl.registers})
 
     def elaborate(self, platform):
         m = Module()
@@ -284,6 +303,24 @@ class GuillotineSoC(wiring.Component):
         wiring.connect(m, bridge.csr_uart, console.csr)
         wiring.connect(m, bridge.csr_timer, timer.csr)
         wiring.connect(m, bridge.csr_leds, leds.csr)
+
+        # --- network: NIC gate and UART PHY ---------------------------------------------------
+        if self._network:
+            m.submodules.phy = phy = self.phy
+            wiring.connect(m, gate.phy_tx, phy.tx)
+            wiring.connect(m, phy.rx, gate.phy_rx)
+            m.d.comb += [
+                phy.tx_enable.eq(~latch.effects.net_cut),
+                phy.line_rx.eq(self.net_rx), self.net_tx.eq(phy.line_tx),
+                gate.egress_block.eq(latch.effects.egress_block),
+                gate.net_cut.eq(latch.effects.net_cut),
+            ]
+            for n in range(self._n):
+                wiring.connect(m, bridge.port(f"GATE{n}"), getattr(gate, f"csr_{n}"))
+                m.d.comb += [getattr(gate, f"model_run_{n}").eq(~getattr(ctl, f"freeze_{n}")),
+                             getattr(gate, f"model_hold_{n}").eq(getattr(ctl, f"hold_{n}"))]
+        else:
+            m.d.comb += self.net_tx.eq(1)
 
         # --- kill latch and model control ------------------------------------------------------
         violation = Signal()
