@@ -46,7 +46,13 @@ _CONTROL = ("modelctl.mode_{n}", "latch.latch_state")
 _HV_BUS = ("hv_core.*",)                      # the hypervisor core's own bus registers
 _TO_HV_CORE = ("hv_core.*", "modelctl.insp_refused_count", "hv_halt", "hv_cause")
 _VIOLATION = ("latch.viol_count", "latch.cause", "latch.latch_state", "modelctl.viol_{n}")
-_EGRESS = ("gate.*",) + _VIOLATION
+# The gate's state of model n only (never another model's): the NIC gate's per-model registers
+# and buffers by name, and the loopback's word.
+_GATE = ("gate.credits_{n}", "gate.epoch_{n}", "gate.wr_len_{n}", "gate.ingress_{n}",
+         "gate.r_count_{n}", "gate.r_head_{n}", "gate.r_len_{n}_*", "gate.r_ptr_{n}",
+         "gate.e_len_{n}_*", "gate.e_tail_{n}", "gate.egress_{n}", "gate.overflow_{n}$*",
+         "gate.oversize_{n}$*", "gate.violations_{n}", "gate.waiting_{n}", "gate.loop_{n}")
+_EGRESS = _GATE + _VIOLATION
 _STATUS = ("csr.bus__dat_r",)                 # read through MODELCTL.STATUS
 
 #: Every port of a model tile: its direction across the boundary, what it carries, and the
@@ -66,9 +72,9 @@ TILE_CROSSINGS = {
     "insp_we": ("hv->model", "code loading write (only while held)", _HV_BUS),
     "insp_sel": ("hv->model", "code loading byte selects", _HV_BUS),
     "insp_req": ("hv->model", "introspection request", _HV_BUS),
-    "mbox_dat_r": ("hv->model", "ingress frame data", ("gate.*",)),
-    "mbox_ack": ("hv->model", "mailbox answer", ("gate.*",) + _CONTROL),
-    "mbox_err": ("hv->model", "mailbox answer (error)", ("gate.*",) + _CONTROL),
+    "mbox_dat_r": ("hv->model", "ingress frame data, own credit budget", _GATE + _CONTROL),
+    "mbox_ack": ("hv->model", "mailbox answer", _GATE + _CONTROL),
+    "mbox_err": ("hv->model", "mailbox answer (error)", _GATE + _CONTROL),
     # model -> hypervisor: (direction, what it carries, hypervisor state it may reach)
     "insp_r_data": ("model->hv", "introspection read data (only while frozen/held)", _TO_HV_CORE),
     "insp_ack": ("model->hv", "introspection answer", _TO_HV_CORE),

@@ -54,6 +54,7 @@ CSR_PLACEMENT = {entry[0]: entry[1] for entry in CSR_LAYOUT}
 SOC_MUTANTS = {
     "model_csr_tap": "model 0's mailbox writes also strobe the kill latch's CSRs",
     "hv_ram_tap": "hypervisor RAM read data is mixed into model 0's mailbox read data",
+    "cross_model_mailbox": "model 1's mailbox read data also carries model 0's mailbox answer",
 }
 
 
@@ -212,6 +213,13 @@ class GuillotineSoC(wiring.Component):
         })
         self._MustUse__silence = False
 
+    def _mutant_tap(self, n, ram):
+        if self.mutation == "hv_ram_tap" and n == 0:
+            return ram.bus.dat_r
+        if self.mutation == "cross_model_mailbox" and n == 1:
+            return self.gate.mailbox_0.dat_r
+        return 0
+
     @property
     def n_models(self):
         return self._n
@@ -349,8 +357,7 @@ class GuillotineSoC(wiring.Component):
                 mbox.adr.eq(tile.mbox_adr), mbox.dat_w.eq(tile.mbox_dat_w),
                 mbox.sel.eq(tile.mbox_sel), mbox.we.eq(tile.mbox_we),
                 mbox.cyc.eq(tile.mbox_cyc), mbox.stb.eq(tile.mbox_stb),
-                tile.mbox_dat_r.eq(mbox.dat_r ^ (ram.bus.dat_r if self.mutation == "hv_ram_tap"
-                                                 and n == 0 else 0)),
+                tile.mbox_dat_r.eq(mbox.dat_r ^ self._mutant_tap(n, ram)),
                 tile.mbox_ack.eq(mbox.ack),
                 tile.mbox_err.eq(mbox.err),
             ]

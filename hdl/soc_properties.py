@@ -43,10 +43,12 @@ class SoCIsolationProperties(wiring.Component):
     ``soc`` may be given (e.g. a deliberately broken one, to show the proof can fail).
     """
 
-    def __init__(self, n_models=2, soc=None):
+    def __init__(self, n_models=2, soc=None, network=False):
+        net = dict(network=True, net_baud=250_000,
+                   gate_params=dict(max_frame=4, rate=100_000)) if network else {}
         self.soc = soc if soc is not None else GuillotineSoC(
             n_models, b"", rom_bytes=64, ram_bytes=64, model_ram_bytes=64, clk_hz=4_000_000,
-            baud=1_000_000, latch=SMALL_LATCH, abstract_cores=True)
+            baud=1_000_000, latch=SMALL_LATCH, abstract_cores=True, **net)
         super().__init__(dict(self.soc.signature.members))
 
     def elaborate(self, platform):

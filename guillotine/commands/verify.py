@@ -12,6 +12,8 @@ def register(sub):
     p.add_argument("--flows", action="store_true", help="run the information-flow audit")
     p.add_argument("--n-models", type=int, default=2, help="model cores (1..4, default 2)")
     p.add_argument("--workdir", default="build/flows", help="where the netlist is written")
+    p.add_argument("--no-network", action="store_true",
+                   help="audit the SoC with the mailbox loopback instead of the NIC gate + PHY")
     p.set_defaults(func=run)
 
 
@@ -22,7 +24,9 @@ def run(args):
     if not args.flows:
         raise GuillotineError("nothing to verify; use --flows")
     # Small memories: the audit is about wires, not sizes (the decoders are the same logic).
-    soc = GuillotineSoC(args.n_models, b"", rom_bytes=64, ram_bytes=64, model_ram_bytes=64)
+    net = {} if args.no_network else dict(network=True, gate_params=dict(max_frame=8))
+    soc = GuillotineSoC(args.n_models, b"", rom_bytes=64, ram_bytes=64, model_ram_bytes=64,
+                        **net)
     report = audit_flows(soc, args.workdir)
     print(report.table())
     if report.ok:
