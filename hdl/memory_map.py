@@ -383,9 +383,10 @@ def build_csr_map(layout, n_models=2, blocks=None, **kwargs):
     return CSRMap(placements, **kwargs)
 
 
-def soc_csr_map(n_models=2, blocks=None):
-    """The CSR map of the SoC with ``n_models`` model cores: the blocks of :data:`CSR_LAYOUT`.
+def soc_csr_map(n_models=2, blocks=None, network=True):
+    """The CSR map of the SoC with ``n_models`` model cores: the blocks of :data:`CSR_LAYOUT`
+    and, with ``network`` (the SoC built with its NIC gate), one GATE<n> block per model.
 
     ``blocks`` overrides a block's declaration (see :func:`build_csr_map`).
     """
-    return build_csr_map(CSR_LAYOUT, n_models, blocks)
+    return build_csr_map(CSR_LAYOUT + (GATE_LAYOUT if network else []), n_models, blocks)

@@ -88,7 +88,9 @@ def test_region_validation():
 
 def test_soc_csr_map_places_the_latch_at_the_csr_base():
     m = soc_csr_map()
-    assert [p.name for p in m] == ["LATCH", "MODELCTL", "UART", "TIMER", "LEDS"]
+    assert [p.name for p in m] == ["LATCH", "MODELCTL", "UART", "TIMER", "LEDS", "GATE0",
+                                   "GATE1"]
+    assert [p.name for p in soc_csr_map(network=False)][-1] == "LEDS"
     assert m["LATCH"].block is LATCH_REGISTERS
     assert m.address("LATCH", "LEVEL") == 0x4000_0000
     assert m.address("LATCH", "REQUEST") == 0x4000_0008
