@@ -22,7 +22,7 @@ Countermeasures are listed, with what covers each, in :data:`COUNTERMEASURES` (r
 import enum
 from dataclasses import dataclass
 
-from amaranth import Cat, Const, Module, Mux, ResetSignal, Signal
+from amaranth import Const, Module, Mux, ResetSignal, Signal
 from amaranth.hdl import Assert, Assume, Cover
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
@@ -105,7 +105,6 @@ def _int_param(name, value, low, high):
 
 
 def _latch_registers(n_keys, wdog_width, viol_width, defaults):
-    lvl = dict(width=3)
 
     def f(name, off, width, acc, reset=0, doc=""):
         return Field(name, off, width, acc, reset, doc)

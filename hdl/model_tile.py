@@ -23,7 +23,7 @@ the model's own address from the previous cycle, so an inspection during a freez
 the model the hypervisor's data.
 """
 
-from amaranth import Cat, ClockSignal, Const, Instance, Module, Mux, Signal
+from amaranth import Cat, ClockSignal, Instance, Module, Mux, Signal
 from amaranth.hdl import EnableInserter, ResetInserter
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory, MemoryData

@@ -25,7 +25,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from guillotine import GuillotineError
-from guillotine.hdl.bus import BusRAM, BusSignature
+from guillotine.hdl.bus import BusRAM
 from guillotine.hdl.cpu.core import RV32ICore
 from guillotine.hdl.csr_bridge import CSRBridge
 from guillotine.hdl.kill_latch import EffectsLayout, KillLatch, latch_params

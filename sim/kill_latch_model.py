@@ -9,8 +9,8 @@ level, causes and effects at every cycle.
     model.step(w_addr=..., w_data=..., w_stb=..., violation=..., panic=..., keys=...)
 """
 
-from guillotine.hdl.kill_latch import (CAUSES, DEFAULTS, EFFECTS, ENCODING, KICK_MAGIC,
-                                       STATE_BITS, Level, latch_params,
+from guillotine.hdl.kill_latch import (CAUSES, EFFECTS, ENCODING, KICK_MAGIC,
+                                       Level, latch_params,
                                        latch_registers)
 
 

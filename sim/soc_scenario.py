@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from guillotine.firmware.programs import (COUNTER_ADDR, ROGUE_MODELS, counter_model,
                                           hypervisor_monitor)
 from guillotine.hdl.cpu.causes import HaltCause
-from guillotine.hdl.kill_latch import LEVEL_EFFECTS, Level
+from guillotine.hdl.kill_latch import LEVEL_EFFECTS
 from guillotine.hdl.soc import GuillotineSoC
 from guillotine.sim.soc_sim import run_soc
 

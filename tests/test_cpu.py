@@ -535,7 +535,7 @@ def test_reset_mid_run_restarts_cleanly(when):
     """Reset the core alone (the RAM keeps running) at different points, including in the middle
     of a fetch or a data access: the answer still pending from the RAM must not be taken for the
     first fetch (START cycle), and the program re-runs from the reset address."""
-    from amaranth import Module, Signal
+    from amaranth import Module
     from amaranth.hdl import ResetInserter
 
     image = asm("li a0, 5\nsw a0, 0x100(zero)\nlw a1, 0x100(zero)\naddi a2, a1, 1\nebreak").data
