@@ -183,10 +183,11 @@ _T = "tests/test_nic_gate.py::"
 COUNTERMEASURES = (
     Countermeasure("GATE.EGRESS.QUARANTINE", "a frame leaves only after a hypervisor RELEASE "
                    "of it; every byte on phy_tx belongs to a released frame",
-                   (_F + "test_prove_gate", _T + "test_release_and_drop")),
+                   (_F + "test_prove_gate", _T + "test_release_and_drop",
+                    _T + "test_scoreboard_random")),
     Countermeasure("GATE.EGRESS.IMMUTABLE", "the model writes only its staging slot, never a "
                    "quarantined frame: what the hypervisor inspected is what is sent",
-                   (_F + "test_prove_gate", _T + "test_release_and_drop")),
+                   (_F + "test_prove_gate", _T + "test_scoreboard_random")),
     Countermeasure("GATE.EGRESS.TAG", "the source tag is the model index, added by hardware",
                    (_T + "test_source_tag_cannot_be_spoofed", _T + "test_model_counts")),
     Countermeasure("GATE.LATCH.PROBATION", "egress_block holds phy_tx.valid low; ingress "
@@ -206,7 +207,7 @@ COUNTERMEASURES = (
     Countermeasure("GATE.INGRESS.ROUTE", "ingress goes only to the tagged model; unknown tags "
                    "and malformed frames are counted and dropped",
                    (_F + "test_prove_gate", _T + "test_ingress",
-                    _T + "test_ingress_bad_frame_dropped")),
+                    _T + "test_ingress_bad_frame_dropped", _T + "test_scoreboard_random")),
 )
 
 #: Deliberate bugs (``gate.mutation = name``) that show the proofs can fail.

@@ -643,3 +643,143 @@ def test_uart_phy_loopback():
     sim.run()
     assert out["rx"] == [[1, 0, 3], [9]]
     assert out["counts"] == [(1, 1), (1, 1)]
+
+
+# --- randomised scoreboard ------------------------------------------------------------------
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_MAXF, _B, _R, _N = 6, 2, 1, 2
+_op = st.one_of(
+    st.tuples(st.just("send"), st.integers(0, _N - 1), st.binary(max_size=_MAXF + 1)),
+    st.tuples(st.just("release"), st.integers(0, _N - 1)),
+    st.tuples(st.just("drop"), st.integers(0, _N - 1)),
+    st.tuples(st.just("inspect"), st.integers(0, _N - 1)),
+    st.tuples(st.just("rx"), st.integers(0, _N + 1), st.binary(max_size=_MAXF + 1),
+              st.booleans()),
+    st.tuples(st.just("recv"), st.integers(0, _N - 1)),
+    st.tuples(st.just("ready"), st.booleans()),
+    st.tuples(st.just("wait"), st.integers(0, 12)),
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_op, max_size=40))
+def test_scoreboard_random(ops):
+    """Random model, hypervisor and network traffic against a reference queue model: frames
+    leave only when released, unchanged, in order, under their model's tag; ingress reaches
+    exactly the tagged model; every counter matches the reference."""
+    gate = NicGate(_N, max_frame=_MAXF, buffer_frames=_B, rx_frames=_R, rate=1_000_000,
+                   clk_hz=2_000_000, burst=2 * _MAXF, credits=255, credit_period=1 << 20)
+    q = [[] for _ in range(_N)]           # quarantined frames per model (reference)
+    rq = [[] for _ in range(_N)]          # ingress frames per model (reference)
+    released = [0] * _N                   # outstanding releases per model
+    c = {k: [0] * _N for k in ("rel", "drop", "over", "viol", "overflow", "deliv", "rxdrop")}
+    unknown = [0]
+
+    async def bench(h, out):
+        seen = [0]
+
+        def check_sent():
+            while seen[0] < len(h.sent):
+                frame = h.sent[seen[0]]
+                seen[0] += 1
+                tag, payload = frame[0], frame[1:]
+                assert tag < _N, f"frame with tag {tag}"
+                assert released[tag] > 0, "a frame left without a release"
+                assert q[tag] and payload == q[tag][0], "the frame is not the inspected head"
+                q[tag].pop(0)
+                released[tag] -= 1
+                c["rel"][tag] += 1
+
+        async def tick(n=1):
+            for _ in range(n):
+                await h.tick()
+                check_sent()
+
+        def busy(n):
+            return h.read(n, "STATUS", "pending") or h.read(n, "STATUS", "sending")
+
+        for op in ops:
+            kind = op[0]
+            if kind == "send":
+                _, n, payload = op
+                for i, b in enumerate(payload):
+                    r = await h.mbox(n, "TX_DATA", b)
+                    check_sent()
+                    if i == _MAXF:
+                        assert r == ("err", None)
+                        c["over"][n] += 1
+                        c["viol"][n] += 1
+                        break
+                    assert r == ("ack", 0)
+                else:
+                    stored = len(q[n]) < _B
+                    r = await h.mbox(n, "TX_COMMIT", 1)
+                    if not payload:
+                        assert r == ("err", None)
+                        c["viol"][n] += 1
+                    else:
+                        assert r == ("ack", 0)
+                        if stored:
+                            q[n].append(list(payload))
+                        else:
+                            c["overflow"][n] += 1
+                    check_sent()
+            elif kind == "release":
+                n = op[1]
+                accepted = len(q[n]) > released[n] and not busy(n)
+                await h.release(n)
+                check_sent()
+                if accepted:
+                    released[n] += 1
+            elif kind == "drop":
+                n = op[1]
+                if q[n] and not busy(n):
+                    await h.drop(n)
+                    q[n].pop(0)
+                    c["drop"][n] += 1
+                    check_sent()
+            elif kind == "inspect":
+                n = op[1]
+                if not busy(n):
+                    assert await h.inspect(n) == (q[n][0] if q[n] else [])
+            elif kind == "rx":
+                _, tag, payload, bad = op
+                room = tag < _N and len(rq[tag]) < _R
+                await h.rx_frame(tag, list(payload), bad=bad)
+                check_sent()
+                if tag >= _N:
+                    unknown[0] += 1
+                elif room and payload and len(payload) <= _MAXF and not bad:
+                    rq[tag].append(list(payload))
+                    c["deliv"][tag] += 1
+                else:
+                    c["rxdrop"][tag] += 1
+            elif kind == "recv":
+                n = op[1]
+                got = await h.receive(n)
+                check_sent()
+                assert got == (rq[n].pop(0) if rq[n] else None)
+            elif kind == "ready":
+                h.ctx.set(gate.phy_tx.ready, op[1])
+            else:
+                await tick(op[1])
+        # Drain: release everything left; every frame leaves, in order.
+        h.ctx.set(gate.phy_tx.ready, 1)
+        for _ in range(3 * _B + 2):
+            await tick(40)
+            for n in range(_N):
+                if q[n] and released[n] == 0 and not busy(n):
+                    await h.release(n)
+                    released[n] += 1
+        await tick(40)
+        assert q == [[] for _ in range(_N)] and released == [0] * _N
+        for n in range(_N):
+            got = {k: h.read(n, reg) for k, reg in (
+                ("rel", "RELEASED"), ("drop", "DROPPED"), ("over", "OVERSIZE"),
+                ("viol", "VIOLATIONS"), ("overflow", "OVERFLOW"), ("deliv", "RX_DELIVERED"),
+                ("rxdrop", "RX_DROPPED"))}
+            assert got == {k: v[n] for k, v in c.items()}, f"model {n}"
+            assert h.read(n, "RX_UNKNOWN") == unknown[0]
+
+    run(gate, bench)
