@@ -6,7 +6,7 @@ Prints a table and writes docs/soc_bench.md. Configuration measured (fits the UP
 ROM 4 KiB and RAM 2 KiB (block RAM), models 0-1 with 64 KiB each (two SB_SPRAM256KA each),
 models 2-3 with 1 KiB each (block RAM), the kill latch with default parameters and the mailbox
 loopback in place of the NIC gate. The SoC's pins in the measured design: clock, reset, console
-TX, 8 LEDs, panic, 3 operator keys, and the relay/destruct pins (the other outputs are for
+TX, network TX/RX, 8 LEDs, panic, 3 operator keys, and the relay/destruct pins (the other outputs are for
 simulation). Simulation speed is measured on the Amaranth simulator running the hypervisor
 monitor with one benign and one rogue model.
 """
@@ -41,14 +41,16 @@ class BoardPins(wiring.Component):
 
     def __init__(self, soc):
         self.soc = soc
-        super().__init__({"console_tx": Out(1), "leds": Out(8), "panic": In(1),
+        super().__init__({"net_tx": Out(1), "net_rx": In(1), "console_tx": Out(1),
+                          "leds": Out(8), "panic": In(1),
                           "keys": In(len(soc.keys)), "net_relay_open": Out(1),
                           "power_relay_open": Out(1), "destruct": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.soc = soc = self.soc
-        m.d.comb += [self.console_tx.eq(soc.console_tx), self.leds.eq(soc.leds),
+        m.d.comb += [self.net_tx.eq(soc.net_tx), soc.net_rx.eq(self.net_rx),
+                     self.console_tx.eq(soc.console_tx), self.leds.eq(soc.leds),
                      soc.panic.eq(self.panic), soc.keys.eq(self.keys),
                      self.net_relay_open.eq(soc.effects.net_relay_open),
                      self.power_relay_open.eq(soc.effects.power_relay_open),
@@ -56,11 +58,12 @@ class BoardPins(wiring.Component):
         return m
 
 
-def board_soc(n_models):
+def board_soc(n_models, network=False):
     sizes = [64 * 1024 if n < 2 else 1024 for n in range(n_models)]
+    net = dict(network=True, gate_params=dict(max_frame=256)) if network else {}
     return GuillotineSoC(n_models, hypervisor_monitor(n_models, ram_bytes=2048),
                          rom_bytes=4096, ram_bytes=2048, model_ram_bytes=sizes,
-                         spram_models=min(2, n_models))
+                         spram_models=min(2, n_models), **net)
 
 
 def _speed_soc():
@@ -112,6 +115,10 @@ def main():
         fmax = f"{rep.fmax_mhz:.1f}" if rep.fmax_mhz else "-"
         rows.append((str(n), lc, f"{rep.lut} / {rep.ff}", str(rep.ebr), str(rep.spram), fmax))
         print(f"n_models={n}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    # The product configuration: two models with the NIC gate and its UART PHY (synthesis).
+    rep = synthesize_ice40(BoardPins(board_soc(2, network=True)), "soc_net", pnr=False)
+    rows.append(("2 + NIC gate + UART PHY", "- (synthesis only)", f"{rep.lut} / {rep.ff}",
+                 str(rep.ebr), str(rep.spram), "-"))
     speeds = sim_speed(args.cycles)
     speed_rows = [("backend", "SoC cycles per second")]
     speed_rows += [(k, f"{v:,.0f}") for k, v in speeds.items()]
