@@ -429,11 +429,10 @@ class NicGate(wiring.Component):
 
         # --- per model -----------------------------------------------------------------------
         rx_unknown = Signal(self._counter_width, name="rx_unknown")
-        rx_counts = []
         B, S = self._buffer_frames, self._buffer_frames + 1
         R, SR = self._rx_frames, self._rx_frames + 1
         rx_room = []
-        rx_wr = []          # (addr, data, en, commit, length) per model, driven by the engine
+        rx_wr = []          # (write port, receiving slot, frame length) per model, for the engine
         for n in range(N):
             mbox = getattr(self, f"mailbox_{n}")
             csr = getattr(self, f"csr_{n}")
@@ -530,7 +529,6 @@ class NicGate(wiring.Component):
             r_avail = r_count != 0
             r_len = Signal(lw, name=f"r_len_comb_{n}")
             m.d.comb += r_len.eq(Mux(r_avail, r_lens[r_head], 0))
-            rx_counts.append(r_count)
             rx_room.append(r_count < R)
 
             dat_r = Signal(32, name=f"mbox_dat_r_{n}")
