@@ -28,9 +28,14 @@ Kill latch coupling
     the same for egress, and ingress is drained (``ready`` high) and dropped.
 
 Rate limiter
-    A token bucket per model on released payload bytes: ``burst`` tokens deep, one token every
-    ``ceil(clk_hz / rate)`` cycles, one token per payload byte sent. A released frame starts only
-    when its model holds at least its length in tokens, so a frame never stalls for tokens.
+    A token bucket per model on released payload bytes: ``BURST`` tokens deep, one token every
+    ``RATE`` cycles, one token per payload byte sent. A released frame starts only when its model
+    holds at least its length in tokens, so a frame never stalls for tokens. ``RATE`` and
+    ``BURST`` are registers of ``GATE<n>`` that the hypervisor sets at init; they reset to the
+    elaboration parameters (``ceil(clk_hz / rate)`` and ``burst``), which are also the safe
+    limits: writes are clamped to ``ceil(clk_hz / rate) <= RATE <= max_period`` and
+    ``max_frame <= BURST <= burst``, so firmware can only make the limiter stricter. Once
+    ``cfg_lock`` (the kill latch's one-way LOCK) is high, writes are ignored until reset.
 
 Covert-channel hygiene
     Everything the model can read (``TX_LEN``, ``CREDITS``, ``RX_*``, and whether an access is
@@ -95,53 +100,80 @@ def _counter_reg(name, offset, doc):
                     f"{doc[0].upper()}{doc[1:]} (saturating).")
 
 
-#: Hypervisor registers of one model's gate (one block per model: GATE0, GATE1, ...).
-GATE_REGISTERS = RegisterBlock("GATE", (
-    Register("STATUS", 0x00, (
-        Field("waiting", 0, 4, Access.R, 0, "frames waiting in the quarantine buffer"),
-        Field("pending", 8, 1, Access.R, 0, "the head frame is released, waiting for the "
-              "transmitter or for tokens"),
-        Field("sending", 9, 1, Access.R, 0, "the head frame is on the wire"),
-        Field("egress_block", 10, 1, Access.R, 0, "the kill latch blocks egress (PROBATION+)"),
-        Field("net_cut", 11, 1, Access.R, 0, "the kill latch cuts the network (SEVERANCE+)"),
-    ), "Quarantine status."),
-    Register("HEAD_LEN", 0x04, (
-        Field("len", 0, 16, Access.R, 0, "payload bytes of the head frame (0: none waiting)"),),
-        "Length of the head (oldest) quarantined frame."),
-    Register("HEAD_PTR", 0x08, (
-        Field("ptr", 0, 16, Access.RW, 0, "byte index into the head frame for HEAD_DATA"),),
-        "Inspection pointer."),
-    Register("HEAD_DATA", 0x0C, (
-        Field("byte", 0, 8, Access.R, 0, "head frame byte at HEAD_PTR (0 past the end, with no "
-              "frame, or while the frame is sending); valid one cycle after HEAD_PTR is "
-              "written"),),
-        "Inspection data."),
-    Register("CMD", 0x10, (
-        Field("release", 0, 1, Access.W, 0, "1: release the head frame to the network "
-              "(ignored while egress is blocked, or when it is already released)"),
-        Field("drop", 1, 1, Access.W, 0, "1: discard the head frame (wins over release; "
-              "ignored once released)"),
-    ), "Hypervisor decision on the head frame."),
-    Register("TOKENS", 0x14, (
-        Field("tokens", 0, 16, Access.R, 0, "rate-limiter tokens (payload bytes) available; "
-              "starts full (burst)"),),
-        "Token bucket."),
-    Register("CREDITS", 0x18, (
-        Field("credits", 0, 8, Access.R, 0, "the model's credits left in this epoch; starts "
-              "at the credits parameter"),),
-        "The model's credit budget (as the model sees it)."),
-    _counter_reg("RELEASED", 0x20, "frames released and sent"),
-    _counter_reg("DROPPED", 0x24, "frames dropped by the hypervisor"),
-    _counter_reg("OVERSIZE", 0x28, "frames dropped for exceeding max_frame"),
-    _counter_reg("VIOLATIONS", 0x2C, "mailbox violations of the model (oversize, empty "
-                                    "commit, commit without credit, bad access)"),
-    _counter_reg("OVERFLOW", 0x30, "committed frames dropped because the quarantine was full"),
-    _counter_reg("RX_DELIVERED", 0x34, "ingress frames delivered to the model"),
-    _counter_reg("RX_DROPPED", 0x38, "ingress frames for this model dropped (buffer full, "
-                                     "empty, oversized, network cut)"),
-    _counter_reg("RX_UNKNOWN", 0x3C, "gate-wide: ingress frames with an unknown tag"),
-), size=0x100, doc="NIC gate, one block per model (DESIGN §5): quarantine inspection, "
-                   "release/drop, rate limiter and counters.")
+#: Widest refill period the ``RATE`` register field can hold (cycles per token).
+RATE_FIELD_BITS = 32
+
+
+def gate_registers(period=2400, burst=256):
+    """The hypervisor register block of one model's gate, with ``RATE``/``BURST`` resetting to
+    ``period``/``burst`` (an instance's values: :attr:`NicGate.registers`). :data:`GATE_REGISTERS`
+    is this block for the default parameters; offsets and fields never depend on the
+    arguments."""
+    return RegisterBlock("GATE", (
+        Register("STATUS", 0x00, (
+            Field("waiting", 0, 4, Access.R, 0, "frames waiting in the quarantine buffer"),
+            Field("pending", 8, 1, Access.R, 0, "the head frame is released, waiting for the "
+                  "transmitter or for tokens"),
+            Field("sending", 9, 1, Access.R, 0, "the head frame is on the wire"),
+            Field("egress_block", 10, 1, Access.R, 0, "the kill latch blocks egress (PROBATION+)"),
+            Field("net_cut", 11, 1, Access.R, 0, "the kill latch cuts the network (SEVERANCE+)"),
+        ), "Quarantine status."),
+        Register("HEAD_LEN", 0x04, (
+            Field("len", 0, 16, Access.R, 0, "payload bytes of the head frame (0: none waiting)"),),
+            "Length of the head (oldest) quarantined frame."),
+        Register("HEAD_PTR", 0x08, (
+            Field("ptr", 0, 16, Access.RW, 0, "byte index into the head frame for HEAD_DATA"),),
+            "Inspection pointer."),
+        Register("HEAD_DATA", 0x0C, (
+            Field("byte", 0, 8, Access.R, 0, "head frame byte at HEAD_PTR (0 past the end, with no "
+                  "frame, or while the frame is sending); valid one cycle after HEAD_PTR is "
+                  "written"),),
+            "Inspection data."),
+        Register("CMD", 0x10, (
+            Field("release", 0, 1, Access.W, 0, "1: release the head frame to the network "
+                  "(ignored while egress is blocked, or when it is already released)"),
+            Field("drop", 1, 1, Access.W, 0, "1: discard the head frame (wins over release; "
+                  "ignored once released)"),
+        ), "Hypervisor decision on the head frame."),
+        Register("TOKENS", 0x14, (
+            Field("tokens", 0, 16, Access.R, 0, "rate-limiter tokens (payload bytes) available; "
+                  "starts full (BURST)"),),
+            "Token bucket."),
+        Register("CREDITS", 0x18, (
+            Field("credits", 0, 8, Access.R, 0, "the model's credits left in this epoch; starts "
+                  "at the credits parameter"),),
+            "The model's credit budget (as the model sees it)."),
+        _counter_reg("RELEASED", 0x20, "frames released and sent"),
+        _counter_reg("DROPPED", 0x24, "frames dropped by the hypervisor"),
+        _counter_reg("OVERSIZE", 0x28, "frames dropped for exceeding max_frame"),
+        _counter_reg("VIOLATIONS", 0x2C, "mailbox violations of the model (oversize, empty "
+                                        "commit, commit without credit, bad access)"),
+        _counter_reg("OVERFLOW", 0x30, "committed frames dropped because the quarantine was full"),
+        _counter_reg("RX_DELIVERED", 0x34, "ingress frames delivered to the model"),
+        _counter_reg("RX_DROPPED", 0x38, "ingress frames for this model dropped (buffer full, "
+                                         "empty, oversized, network cut)"),
+        _counter_reg("RX_UNKNOWN", 0x3C, "gate-wide: ingress frames with an unknown tag"),
+        Register("RATE", 0x40, (
+            Field("period", 0, RATE_FIELD_BITS, Access.LOCK, period, "token refill period in "
+                  "cycles per token (payload byte); a write is clamped to min_period..max_period "
+                  "(min_period = ceil(clk_hz / rate) of the elaboration, the reset value; 2400 "
+                  "with the defaults) and restarts the refill prescaler; ignored once the kill "
+                  "latch's LOCK is set"),),
+            "Rate limiter refill period (set at init, frozen by LATCH.LOCK)."),
+        Register("BURST", 0x44, (
+            Field("burst", 0, 16, Access.LOCK, burst, "token bucket depth in payload bytes; a "
+                  "write is clamped to max_frame..burst (the elaboration burst, the reset value, "
+                  "<= buffer_frames * max_frame; 256 with the defaults); lowering it also lowers "
+                  "TOKENS to it; ignored once the kill latch's LOCK is set"),),
+            "Rate limiter bucket depth (set at init, frozen by LATCH.LOCK)."),
+    ), size=0x100, doc="NIC gate, one block per model (DESIGN §5): quarantine inspection, "
+                       "release/drop, rate limiter and counters.")
+
+
+#: Hypervisor registers of one model's gate (one block per model: GATE0, GATE1, ...), with the
+#: ``RATE``/``BURST`` reset values of the default parameters (24 MHz, 10 kB/s, 256-byte burst);
+#: an instance's own reset values: :attr:`NicGate.registers`.
+GATE_REGISTERS = gate_registers()
 
 #: The model's mailbox window (model address 0x8000_0000); byte lanes are ignored, data in 7:0.
 MAILBOX_REGISTERS = RegisterBlock("MBOX", (
@@ -195,8 +227,16 @@ COUNTERMEASURES = (
                                   _T + "test_stall_mid_frame")),
     Countermeasure("GATE.LATCH.SEVERANCE", "net_cut holds phy_tx.valid low and drains and "
                    "drops ingress", (_F + "test_prove_gate", _T + "test_severance")),
-    Countermeasure("GATE.RATE.BUCKET", "token bucket per model on released payload bytes",
-                   (_F + "test_prove_gate", _T + "test_rate_limiter")),
+    Countermeasure("GATE.RATE.BUCKET", "token bucket per model on released payload bytes; "
+                   "the bound holds for whatever RATE/BURST are latched",
+                   (_F + "test_prove_gate", _T + "test_rate_limiter",
+                    _T + "test_rate_follows_registers")),
+    Countermeasure("GATE.RATE.LOCK", "RATE/BURST are set by the hypervisor at init, clamped "
+                   "to the elaboration limits (firmware can only make the limiter stricter) "
+                   "and frozen by the kill latch's LOCK until reset",
+                   (_F + "test_prove_gate", _F + "test_prove_gate_runtime_rate",
+                    _F + "test_each_mutant_breaks_the_proof", _T + "test_rate_registers_lock",
+                    _T + "test_soc_latch_lock_freezes_gate_config")),
     Countermeasure("GATE.MBOX.LIMITS", "oversize and empty frames and commits without credit "
                    "are violations (err) and dropped",
                    (_T + "test_violations", _T + "test_overflow_is_silent")),
@@ -217,6 +257,8 @@ MUTANTS = {
     "release_bypass": "a committed frame is sent without a RELEASE",
     "rx_when_cut": "ingress is delivered while the network is cut",
     "rate_unlimited": "payload bytes do not consume tokens",
+    "rate_unclamped": "a RATE write below the elaboration minimum period is taken as written",
+    "lock_ignored": "RATE/BURST writes ignore cfg_lock",
     "credits_show_waiting": "the model's CREDITS read also shows the quarantine fill level",
     "toctou": "the model writes into the head (quarantined) slot instead of its staging slot",
     "rx_misroute": "ingress for model n+1 is written into model n's buffer",
@@ -242,8 +284,10 @@ class NicGate(wiring.Component):
         frame the model is writing.
     rx_frames : ingress frames per model (1..8), plus one receiving slot.
     rate : released payload bytes per second per model (token refill); ``clk_hz`` the clock.
+        The reset value of each model's ``RATE`` register (``ceil(clk_hz / rate)`` cycles per
+        token) and the fastest rate firmware can set.
     burst : token bucket depth in bytes, ``max_frame <= burst <= buffer_frames * max_frame``
-        (default ``max_frame``).
+        (default ``max_frame``): the reset value of each ``BURST`` register and its upper bound.
     credits : frames a model may commit per epoch (1..255, default ``buffer_frames``).
     credit_period : epoch length in cycles in which the model runs.
     counter_width : bits of each event counter (1..16, saturating; narrower saves logic).
@@ -257,6 +301,7 @@ class NicGate(wiring.Component):
         with ``bad`` on its last beat is dropped
     egress_block : In(1)   kill latch effect (PROBATION and above)
     net_cut : In(1)        kill latch effect (SEVERANCE and above)
+    cfg_lock : In(1)       the kill latch's configuration LOCK: freezes ``RATE``/``BURST``
     model_run_<n> : In(1, init=1)   model n's clock enable (its credit epochs count these cycles)
     model_hold_<n> : In(1)          model n held in reset (staging frame, credits, ingress reset)
     """
@@ -276,6 +321,11 @@ class NicGate(wiring.Component):
                                   f"not {rate!r}")
         self._rate = rate
         self._refill_period = -(-clk_hz // rate)       # ceil: never faster than asked
+        if self._refill_period.bit_length() > RATE_FIELD_BITS:
+            raise GuillotineError(f"NicGate rate {rate} is too slow for clk_hz={clk_hz}: the "
+                                  f"refill period must fit {RATE_FIELD_BITS} bits")
+        # Width of the RATE registers: 16 bits, or what the elaboration period needs.
+        self._period_width = max(16, self._refill_period.bit_length())
         burst = max_frame if burst is None else burst
         limit = buffer_frames * max_frame
         if not isinstance(burst, int) or isinstance(burst, bool) or not max_frame <= burst <= limit:
@@ -296,6 +346,7 @@ class NicGate(wiring.Component):
             "phy_rx": In(rx_frame_signature()),
             "egress_block": In(1),
             "net_cut": In(1),
+            "cfg_lock": In(1),
         }
         for n in range(self._n):
             members[f"mailbox_{n}"] = In(MailboxSignature())
@@ -315,8 +366,17 @@ class NicGate(wiring.Component):
                        for n in range(self._n)]
         self.waiting = [Signal(range(buffer_frames + 1), name=f"waiting_{n}")
                         for n in range(self._n)]
-        self.refill_tick = Signal(name="refill_tick")
-        self.refill_presc = Signal(range(max(2, self._refill_period)), name="refill_presc")
+        # Rate limiter configuration (RATE, BURST) and refill prescaler, per model.
+        pw = self._period_width
+        self.period_cfg = [Signal(pw, init=self._refill_period, name=f"rate_period_{n}")
+                           for n in range(self._n)]
+        self.burst_cfg = [Signal(range(burst + 1), init=burst, name=f"burst_{n}")
+                          for n in range(self._n)]
+        #: The BURST value of the next cycle (comb; the token bucket is clamped to it).
+        self.burst_next = [Signal(range(burst + 1), name=f"burst_next_{n}")
+                           for n in range(self._n)]
+        self.refill_presc = [Signal(pw, name=f"refill_presc_{n}") for n in range(self._n)]
+        self.refill_tick = [Signal(name=f"refill_tick_{n}") for n in range(self._n)]
         slots = range(buffer_frames + 1)
         self.e_head = [Signal(slots, name=f"e_head_{n}") for n in range(self._n)]
         self.e_tail = [Signal(slots, name=f"e_tail_{n}") for n in range(self._n)]
@@ -349,12 +409,23 @@ class NicGate(wiring.Component):
 
     @property
     def refill_period(self):
-        """Cycles per token: ``ceil(clk_hz / rate)``."""
+        """Cycles per token at reset, and the fewest ``RATE`` accepts: ``ceil(clk_hz / rate)``."""
         return self._refill_period
 
     @property
+    def min_period(self):
+        """Smallest refill period a ``RATE`` write can set (the elaboration period)."""
+        return self._refill_period
+
+    @property
+    def max_period(self):
+        """Largest refill period a ``RATE`` write can set (larger writes are clamped to it)."""
+        return (1 << self._period_width) - 1
+
+    @property
     def registers(self):
-        return GATE_REGISTERS
+        """This instance's ``GATE`` block (``RATE``/``BURST`` reset to its parameters)."""
+        return gate_registers(self._refill_period, self._burst)
 
     # --- helpers ------------------------------------------------------------------------------
     @staticmethod
@@ -373,14 +444,6 @@ class NicGate(wiring.Component):
         lw = range(maxf + 1)
         blocked = Signal()
         m.d.comb += blocked.eq(self.egress_block | self.net_cut)
-
-        # --- token refill tick ------------------------------------------------------------------
-        if self._refill_period == 1:
-            m.d.comb += self.refill_tick.eq(1)
-        else:
-            presc = self.refill_presc
-            m.d.comb += self.refill_tick.eq(presc == self._refill_period - 1)
-            m.d.sync += presc.eq(Mux(self.refill_tick, 0, presc + 1))
 
         # --- transmit engine (shared by the models; fixed priority, model 0 first) -------------
         tx = self.phy_tx
@@ -491,14 +554,43 @@ class NicGate(wiring.Component):
             m.d.comb += inspect.eq(Mux(has_head & ~sending_n & (head_ptr < head_len),
                                        erp.data, 0))
 
-            # Token bucket: one token per payload byte sent, +1 per refill tick, at most burst.
+            # Rate limiter configuration: RATE and BURST, written by the hypervisor until
+            # cfg_lock (the kill latch's LOCK) and clamped to the elaboration limits.
+            period, presc = self.period_cfg[n], self.refill_presc[n]
+            burst_reg, burst_next = self.burst_cfg[n], self.burst_next[n]
+            cfg_open = ~self.cfg_lock if mut != "lock_ignored" else Const(1)
+            f_period = GATE_REGISTERS["RATE"].field("period")
+            w_period = csr.w_data[f_period.offset:f_period.offset + f_period.width]
+            lo_p = 1 if mut == "rate_unclamped" else self._refill_period
+            hi_p = self.max_period
+            w_period_ok = Mux(w_period < lo_p, lo_p, Mux(w_period > hi_p, hi_p, w_period))
+            f_burst = GATE_REGISTERS["BURST"].field("burst")
+            w_burst = csr.w_data[f_burst.offset:f_burst.offset + f_burst.width]
+            w_burst_ok = Mux(w_burst < maxf, maxf,
+                             Mux(w_burst > self._burst, self._burst, w_burst))
+            rate_wr = wr("RATE") & cfg_open
+            burst_wr = wr("BURST") & cfg_open
+            m.d.comb += burst_next.eq(Mux(burst_wr, w_burst_ok, burst_reg))
+            m.d.sync += burst_reg.eq(burst_next)
+            # Refill tick every `period` cycles; a RATE write restarts the prescaler.
+            tick = self.refill_tick[n]
+            m.d.comb += tick.eq(presc == period - 1)
+            with m.If(rate_wr):
+                m.d.sync += [period.eq(w_period_ok), presc.eq(0)]
+            with m.Else():
+                m.d.sync += presc.eq(Mux(tick, 0, presc + 1))
+
+            # Token bucket: one token per payload byte sent, +1 per refill tick, at most BURST
+            # (clamped at once when BURST is lowered).
             tok = self.tokens[n]
             spend = payload_sent & (self.tx_cur == n)
             if mut == "rate_unlimited":
                 spend = Const(0)
             after = Signal(range(self._burst + 1), name=f"tok_after_{n}")
-            m.d.comb += after.eq(tok - spend)
-            m.d.sync += tok.eq(Mux(self.refill_tick & (after < self._burst), after + 1, after))
+            filled = Signal(range(self._burst + 1), name=f"tok_filled_{n}")
+            m.d.comb += [after.eq(tok - spend),
+                         filled.eq(Mux(tick & (after < burst_next), after + 1, after))]
+            m.d.sync += tok.eq(Mux(filled > burst_next, burst_next, filled))
 
             # Model side: mailbox decode (combinational answers).
             req = mbox.cyc & mbox.stb
@@ -622,6 +714,7 @@ class NicGate(wiring.Component):
                 "STATUS.net_cut": self.net_cut,
                 "HEAD_LEN.len": head_len, "HEAD_PTR.ptr": head_ptr, "HEAD_DATA.byte": inspect,
                 "TOKENS.tokens": tok, "CREDITS.credits": credits,
+                "RATE.period": period, "BURST.burst": burst_reg,
                 **{f"{k}.count": v for k, v in ctr.items()},
                 "RX_UNKNOWN.count": rx_unknown,
             }
@@ -692,10 +785,14 @@ class NicGateProperties(wiring.Component):
       that frame. So every byte on ``phy_tx`` belongs to a frame the hypervisor released.
     - GATE.INGRESS.ROUTE: a byte is written into model n's ingress buffer only inside a
       ``phy_rx`` frame whose tag was n.
-    - GATE.RATE.BUCKET: a reference token bucket per model (``burst`` deep, +1 every refill
-      period, -1 per payload byte) never goes below zero; and, directly, in every window of
-      ``W <= 63`` cycles opened at any cycle (free input ``window_start``) at most
-      ``burst + ceil(W / period)`` payload bytes of each model leave.
+    - GATE.RATE.BUCKET: a reference token bucket per model (``BURST`` deep, +1 every ``RATE``
+      cycles of the latched registers, -1 per payload byte) never goes below zero; and,
+      directly, in every window of ``W <= 63`` cycles opened at any cycle (free input
+      ``window_start``) at most ``burst + ceil(W / min_period)`` payload bytes of each model
+      leave whatever firmware writes, and at most ``BURST + ceil(W / RATE)`` (the latched
+      values) in a window throughout which ``cfg_lock`` is high.
+    - GATE.RATE.LOCK: after a cycle with ``cfg_lock`` high, ``RATE`` and ``BURST`` keep their
+      values; they always lie within ``min_period..max_period`` and ``max_frame..burst``.
     """
 
     def __init__(self, gate=None, *, strengthen=True, **params):
@@ -770,7 +867,8 @@ class NicGateProperties(wiring.Component):
         # Inductive strengthening: the monitor tracks the transmit engine.
         def inv(*checks):
             if self.strengthen:
-                m.d.comb += [Assert(c) for c in checks]
+                for c in checks:
+                    m.d.comb += Assert(c, src_loc_at=1)
         inv(mon_in == (g.tx_active & (g.tx_beat != 0)))
         with m.If(mon_in):
             inv(mon_cur == g.tx_cur)
@@ -799,47 +897,81 @@ class NicGateProperties(wiring.Component):
                 with m.If(g.waiting[n] != 0):
                     m.d.comb += Assert(g.e_write_slot[n] != g.e_head[n])
 
-        # Reference token bucket.
-        period = g.refill_period
-        if period > 1:
-            mon_presc = Signal(range(period), name="mon_presc")
-            tick = mon_presc == period - 1
-            m.d.sync += mon_presc.eq(Mux(tick, 0, mon_presc + 1))
-            inv(mon_presc == g.refill_presc, mon_presc < period)
-        else:
-            mon_presc = Const(0)
-            tick = Const(1)
+        # GATE.RATE.LOCK: once cfg_lock is high, RATE and BURST never change; and whatever
+        # firmware writes before, they stay within the elaboration limits.
+        minp, maxp = g.min_period, g.max_period
+        past = Signal(name="mon_past")
+        prev_lock = Signal(name="mon_prev_lock")
+        m.d.sync += [past.eq(1), prev_lock.eq(g.cfg_lock)]
+        for n in range(N):
+            period, burst = g.period_cfg[n], g.burst_cfg[n]
+            prev_period = Signal(len(period), name=f"mon_prev_period_{n}")
+            prev_burst = Signal(len(burst), name=f"mon_prev_burst_{n}")
+            m.d.sync += [prev_period.eq(period), prev_burst.eq(burst)]
+            with m.If(past & prev_lock):
+                m.d.comb += [Assert(period == prev_period), Assert(burst == prev_burst)]
+            m.d.comb += [Assert((period >= minp) & (period <= maxp)),
+                         Assert((burst >= g.max_frame) & (burst <= g.burst))]
+        # Runtime values are reachable and then locked (the lock property is not vacuous).
+        m.d.comb += Cover(g.cfg_lock & (g.period_cfg[0] != minp))
+        if g.burst > g.max_frame:
+            m.d.comb += Cover(g.cfg_lock & (g.burst_cfg[0] != g.burst))
+
         # Rate windows: from a free start cycle, for up to 63 cycles, count each model's payload
-        # bytes and the refill ticks; GATE.RATE.BUCKET: bytes <= burst + ceil(age / period).
+        # bytes and refill ticks. GATE.RATE.BUCKET, for whatever RATE/BURST are latched:
+        # - always (any firmware): bytes <= burst + ceil(age / min_period), the elaboration bound;
+        # - in a window during which cfg_lock stayed high: bytes <= BURST + ceil(age / RATE).
         win_on = Signal(name="win_on")
         win_age = Signal(6, name="win_age")
-        win_ticks = Signal(6, name="win_ticks")
+        win_locked = Signal(name="win_locked")     # cfg_lock high in every cycle of the window
         with m.If(win_on):
-            m.d.sync += [win_age.eq(win_age + 1), win_ticks.eq(win_ticks + tick)]
+            m.d.sync += [win_age.eq(win_age + 1), win_locked.eq(win_locked & g.cfg_lock)]
             with m.If(win_age == 62):
                 m.d.sync += win_on.eq(0)
         with m.Elif(self.window_start):
-            m.d.sync += [win_on.eq(1), win_age.eq(0), win_ticks.eq(0)]
+            m.d.sync += [win_on.eq(1), win_age.eq(0), win_locked.eq(g.cfg_lock)]
         with m.If(win_on):
-            # ticks in `age` consecutive cycles: at most ceil(age / period)
-            m.d.comb += Assert(win_ticks * period <= win_age + period - 1)
-            inv(win_ticks * period + mon_presc <= win_age + period - 1, win_age <= 62)
+            inv(win_age <= 62)
         for n in range(N):
+            period, burst, csr = g.period_cfg[n], g.burst_cfg[n], getattr(g, f"csr_{n}")
+            # Reference refill prescaler: restarts on an accepted RATE write, ticks every
+            # `period` cycles of the latched RATE.
+            mon_presc = Signal(len(period), name=f"mon_presc_{n}")
+            rate_wr = (csr.w_stb & (csr.addr == GATE_REGISTERS.word("RATE")) & ~g.cfg_lock)
+            tick = Signal(name=f"mon_tick_{n}")
+            m.d.comb += tick.eq(mon_presc == period - 1)
+            m.d.sync += mon_presc.eq(Mux(rate_wr | tick, 0, mon_presc + 1))
+            inv(mon_presc == g.refill_presc[n], mon_presc <= period - 1)
+            # Reference token bucket (BURST deep, +1 per tick, -1 per payload byte, lowered
+            # with BURST): never empty when a byte leaves.
             ref = Signal(range(g.burst + 1), init=g.burst, name=f"mon_bucket_{n}")
             byte_n = transfer & mon_in & (mon_cur == n)
             with m.If(byte_n):
                 m.d.comb += Assert(ref != 0)
             after = ref - byte_n
-            m.d.sync += ref.eq(Mux(tick & (after < g.burst), after + 1, after))
-            inv(ref == g.tokens[n], ref <= g.burst)
+            filled = Mux(tick & (after < g.burst_next[n]), after + 1, after)
+            m.d.sync += ref.eq(Mux(filled > g.burst_next[n], g.burst_next[n], filled))
+            inv(ref == g.tokens[n], ref <= burst)
+            win_ticks = Signal(6, name=f"win_ticks_{n}")
             win_bytes = Signal(7, name=f"win_bytes_{n}")
             with m.If(win_on):
-                m.d.sync += win_bytes.eq(win_bytes + byte_n)
+                m.d.sync += [win_bytes.eq(win_bytes + byte_n), win_ticks.eq(win_ticks + tick)]
             with m.Elif(self.window_start):
-                m.d.sync += win_bytes.eq(0)
+                m.d.sync += [win_bytes.eq(0), win_ticks.eq(0)]
             with m.If(win_on):
+                # ticks in `age` consecutive cycles: at most ceil(age / min_period) ...
+                m.d.comb += Assert(win_ticks * minp <= win_age + minp - 1)
+                inv((win_ticks == 0) | (win_ticks * minp + mon_presc <= win_age + minp - 1))
                 m.d.comb += Assert(win_bytes <= g.burst + win_ticks)
                 inv(win_bytes + ref <= g.burst + win_ticks)
+                with m.If(win_locked):
+                    # ... and at most ceil(age / RATE) with the latched RATE; bytes within
+                    # the latched BURST.
+                    m.d.comb += [Assert(win_ticks * period <= win_age + period - 1),
+                                 Assert(win_bytes <= burst + win_ticks)]
+                    inv((win_ticks == 0)
+                        | (win_ticks * period + mon_presc <= win_age + period - 1),
+                        win_bytes + ref <= burst + win_ticks)
             if n == 0:      # a window with more than burst bytes is reachable (not vacuous)
                 m.d.comb += Cover(win_on & (win_bytes == g.burst + 1))
             # The engine holds enough tokens for the rest of the frame it is sending.
@@ -938,6 +1070,7 @@ class NicGateNoninterference(wiring.Component):
                      b.phy_rx.payload.eq(self.phy_rx.payload),
                      b.phy_tx.ready.eq(self.b_tx_ready),
                      b.egress_block.eq(self.egress_block), b.net_cut.eq(self.net_cut),
+                     b.cfg_lock.eq(self.cfg_lock),
                      Assert(a.phy_rx.ready == b.phy_rx.ready)]
         for n in range(a.n_models):
             src, mb = getattr(self, f"mailbox_{n}"), getattr(b, f"mailbox_{n}")

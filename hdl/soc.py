@@ -322,6 +322,7 @@ class GuillotineSoC(wiring.Component):
                 phy.line_rx.eq(self.net_rx), self.net_tx.eq(phy.line_tx),
                 gate.egress_block.eq(latch.effects.egress_block),
                 gate.net_cut.eq(latch.effects.net_cut),
+                gate.cfg_lock.eq(latch.lock),           # RATE/BURST frozen by LATCH.LOCK
             ]
             for n in range(self._n):
                 wiring.connect(m, bridge.port(f"GATE{n}"), getattr(gate, f"csr_{n}"))

@@ -505,6 +505,118 @@ def test_rate_limiter():
     assert 50 <= out["wait"] <= 90
 
 
+def test_rate_registers_lock():
+    """GATE.RATE.LOCK: RATE and BURST reset to the elaboration values, accept clamped writes
+    until cfg_lock (the kill latch's LOCK), and ignore every write after it."""
+    gate = small(max_frame=8, burst=16, rate=100_000, clk_hz=1_000_000)     # min period 10
+
+    async def bench(h, out):
+        out["reset"] = [(h.read(n, "RATE"), h.read(n, "BURST")) for n in range(2)]
+        seen = []
+        for value in (0, 9, 25, 1 << 20, 11):
+            await h.write(0, "RATE", value)
+            seen.append(h.read(0, "RATE"))
+        out["rate"] = seen
+        seen = []
+        for value in (0, 7, 1000, 16, 12):
+            await h.write(0, "BURST", value)
+            seen.append((h.read(0, "BURST"), h.read(0, "TOKENS")))
+        out["burst"] = seen
+        out["model1"] = (h.read(1, "RATE"), h.read(1, "BURST"))     # per model
+        await h.write(1, "RATE", 20)
+        h.ctx.set(gate.cfg_lock, 1)
+        await h.tick()
+        for value in (10, 500, 0):
+            await h.write(0, "RATE", value)
+            await h.write(0, "BURST", value)
+            await h.write(1, "RATE", value)
+        await h.write(0, "HEAD_PTR", 3)                      # other registers still work
+        out["locked"] = [(h.read(n, "RATE"), h.read(n, "BURST")) for n in range(2)]
+        out["ptr"] = h.read(0, "HEAD_PTR")
+        await h.tick(200)
+        out["tokens"] = h.read(0, "TOKENS")
+
+    out = run(gate, bench)
+    assert gate.registers["RATE"].reset == 10 and gate.registers["BURST"].reset == 16
+    assert gate.min_period == 10 and gate.max_period == 0xFFFF
+    assert out["reset"] == [(10, 16), (10, 16)]
+    assert out["rate"] == [10, 10, 25, 0xFFFF, 11]           # clamped to 10..0xFFFF
+    assert out["burst"] == [(8, 8), (8, 8), (16, 8), (16, 8), (12, 8)]   # 8..16; tokens follow
+    assert out["model1"] == (10, 16)
+    assert out["locked"] == [(11, 12), (20, 16)]
+    assert out["ptr"] == 3
+    assert out["tokens"] == 12                               # refills to the locked BURST
+
+
+@pytest.mark.parametrize("lock", [False, True])
+def test_soc_latch_lock_freezes_gate_config(lock):
+    """In the SoC, ``cfg_lock`` is the kill latch's LOCK: hypervisor firmware sets RATE/BURST at
+    init, sets LATCH.LOCK, and later writes to RATE/BURST have no effect."""
+    from guillotine.firmware.asm import Program
+    from guillotine.firmware.programs import network_model
+    from guillotine.hdl.memory_map import GATE_LAYOUT
+    from guillotine.hdl.soc import CSR_PLACEMENT, HV_CSR_BASE, GuillotineSoC
+    from guillotine.sim.soc_sim import run_soc
+    gate0 = HV_CSR_BASE + GATE_LAYOUT[0][1]
+    latch_lock = HV_CSR_BASE + CSR_PLACEMENT["LATCH"] + 0x28         # LATCH.LOCK
+    p = Program(base=0)
+    for value, reg in ((100, "RATE"), (20, "BURST")):          # init: 100 cycles/token, 20 B
+        p.li("t0", gate0 + G[reg].offset)
+        p.li("t1", value)
+        p.sw("t1", 0, "t0")
+    if lock:
+        p.li("t0", latch_lock)
+        p.li("t1", 1)
+        p.sw("t1", 0, "t0")
+    for value, reg in ((7000, "RATE"), (16, "BURST")):          # later: refused when locked
+        p.li("t0", gate0 + G[reg].offset)
+        p.li("t1", value)
+        p.sw("t1", 0, "t0")
+    p.label("halt")
+    p.j("halt")
+    soc = GuillotineSoC(1, p.assemble(), model_images=[network_model(b"X")],
+                        model_ram_bytes=4096, clk_hz=4_000_000, baud=2_000_000, network=True,
+                        net_baud=250_000, gate_params=dict(max_frame=16, buffer_frames=2, burst=32,
+                                                    rate=100_000))
+    probes = {"rate": soc.gate.period_cfg[0], "burst": soc.gate.burst_cfg[0],
+              "lock": soc.latch.lock}
+    run = run_soc(soc, 400, probes=probes)
+    assert run.probes["lock"] == lock
+    assert (run.probes["rate"], run.probes["burst"]) == ((100, 20) if lock else (7000, 16))
+
+
+@pytest.mark.parametrize("period", [None, 30])
+def test_rate_follows_registers(period):
+    """Sustained released throughput follows the RATE register written at init (and locked):
+    one max_frame frame every max_frame * RATE cycles once the bucket is empty."""
+    gate = small(max_frame=8, burst=8, rate=100_000, clk_hz=1_000_000, credits=16)
+
+    async def bench(h, out):
+        if period is not None:
+            await h.write(0, "RATE", period)
+            await h.write(0, "BURST", 8)
+        h.ctx.set(gate.cfg_lock, 1)
+        await h.tick()
+        out["rate"] = h.read(0, "RATE")
+        ends, cycle = [], 0
+        for i in range(5):
+            assert await h.send(0, list(range(8))) == ("ack", 0)
+            await h.release(0)
+            cycle += 10
+            while len(h.sent) <= i:
+                await h.tick()
+                cycle += 1
+            ends.append(cycle)
+        out["gaps"] = [b - a for a, b in zip(ends, ends[1:])]
+
+    out = run(gate, bench)
+    p = period or 10
+    assert out["rate"] == p
+    # after the first frame (the full bucket), each 8-byte frame waits for 8 new tokens
+    for gap in out["gaps"]:
+        assert abs(gap - 8 * p) <= p + 2, out["gaps"]
+
+
 def test_model_view_independent_of_hypervisor():
     """GATE.COVERT.CREDITS: the same model program sees the same answers, cycle for cycle,
     whether the hypervisor releases everything at once, drops everything, or does nothing."""
@@ -536,6 +648,7 @@ def test_model_view_independent_of_hypervisor():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(rate=0), "rate"),
     (dict(rate=10, clk_hz=5), "rate"),
+    (dict(rate=1, clk_hz=1 << 33), "rate"),
     (dict(burst=10_000), "burst"),
     (dict(burst=100), "burst"),
     (dict(n_models=5), "n_models"),
@@ -554,6 +667,9 @@ def test_bad_parameters(kwargs, match):
 def test_defaults_and_registers():
     gate = NicGate(2)
     assert gate.max_frame == 256 and gate.burst == 256 and gate.refill_period == 2400
+    assert gate.registers["RATE"].reset == 2400 and gate.registers["BURST"].reset == 256
+    assert G["RATE"].offset == 0x40 and G["BURST"].offset == 0x44
+    assert "cfg_lock" in gate.signature.members
     assert G.size == 0x100 and G.addr_width == 6
     assert set(gate.signature.members) >= {"phy_tx", "phy_rx", "egress_block", "net_cut",
                                             "mailbox_0", "mailbox_1", "csr_0", "csr_1"}

@@ -2,8 +2,9 @@
 
 The properties live in :class:`guillotine.hdl.nic_gate.NicGateProperties`: PROBATION and
 SEVERANCE keep ``phy_tx.valid`` low, SEVERANCE writes no ingress byte, every byte on ``phy_tx``
-belongs to a frame the hypervisor released, ingress routing, immutable quarantined frames and the
-rate bound; at tiny sizes (fast, and the mutants) and at board sizes.
+belongs to a frame the hypervisor released, ingress routing, immutable quarantined frames, the
+rate bound for whatever RATE/BURST the hypervisor latched, and RATE/BURST frozen after
+``cfg_lock`` (the kill latch's LOCK); at tiny sizes (fast, and the mutants) and at board sizes.
 """
 
 import pytest
@@ -18,7 +19,8 @@ TINY = dict(n_models=2, max_frame=4, buffer_frames=1, rx_frames=1, rate=1, clk_h
 
 
 def test_prove_gate():
-    """GATE.LATCH.PROBATION, GATE.LATCH.SEVERANCE, GATE.EGRESS.QUARANTINE, GATE.RATE.BUCKET."""
+    """GATE.LATCH.PROBATION, GATE.LATCH.SEVERANCE, GATE.EGRESS.QUARANTINE, GATE.RATE.BUCKET,
+    GATE.RATE.LOCK (any CSR traffic, including RATE/BURST writes before and after cfg_lock)."""
     assert_formal(NicGateProperties(**TINY), mode="prove", depth=4, name="nic_gate_prove")
 
 
@@ -28,6 +30,13 @@ def test_prove_gate_two_frames():
     assert_formal(NicGateProperties(**params), mode="prove", depth=4, name="nic_gate_prove_2")
 
 
+def test_prove_gate_runtime_rate():
+    """The rate bound with a BURST range (4..8) and a RATE range (2..0xFFFF) that firmware can
+    move before cfg_lock: the bound holds for the latched values and for the elaboration limits."""
+    params = dict(TINY, buffer_frames=2, burst=8, clk_hz=2)
+    assert_formal(NicGateProperties(**params), mode="prove", depth=4, name="nic_gate_prove_rt")
+
+
 @pytest.mark.parametrize("params", [
     dict(n_models=2),
     dict(n_models=4, buffer_frames=2, rx_frames=2, burst=512),
@@ -35,7 +44,7 @@ def test_prove_gate_two_frames():
 def test_prove_gate_real_sizes(params):
     """The same properties at the sizes a board uses (256-byte frames, 24 MHz, 10 kB/s)."""
     assert_formal(NicGateProperties(**params), mode="prove", depth=4,
-                  name=f"nic_gate_prove_{params['n_models']}")
+                  name=f"nic_gate_prove_real_{params['n_models']}")
 
 
 def test_cover_gate():
