@@ -261,12 +261,25 @@ def network_model(message=b"HELLO"):
     return p.assemble()
 
 
-def gate_relay_hypervisor(n_models=1, ram_bytes=8 * 1024, gate_base=0x4000_1000):
-    """Hypervisor firmware for the NIC gate: starts the models, kicks the watchdog and, for
-    every frame a model commits, prints ``G<n> LEN <hex>`` and releases it to the network."""
+def gate_relay_hypervisor(n_models=1, ram_bytes=8 * 1024, gate_base=0x4000_1000,
+                          rate_period=None, burst=None):
+    """Hypervisor firmware for the NIC gate: sets each model's rate limiter (``rate_period``
+    cycles per token, ``burst`` bytes; hardware clamps both to the gate's limits) when given,
+    locks the configuration, starts the models, kicks the watchdog and, for every frame a model
+    commits, prints ``G<n> <hex length>`` and releases it to the network."""
     p = Program(base=0)
     _constants(p)
     p.li("sp", HV_RAM_BASE + ram_bytes)
+    for n in range(n_models):                   # rate limiter first: LOCK freezes it
+        base = gate_base + 0x100 * n
+        if rate_period is not None:
+            p.li("t4", base + 0x40)             # GATE<n>.RATE
+            p.li("t5", rate_period)
+            p.sw("t5", 0, "t4")
+        if burst is not None:
+            p.li("t4", base + 0x44)             # GATE<n>.BURST
+            p.li("t5", burst)
+            p.sw("t5", 0, "t4")
     p.li("t4", "LATCH_LOCK")
     p.li("t5", 1)
     p.sw("t5", 0, "t4")

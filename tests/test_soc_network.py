@@ -81,3 +81,14 @@ def test_severance_holds_the_line_idle():
     assert run.level == Level.SEVERANCE
     assert all(s == 1 for s in samples)                   # nothing ever left
     assert "G0 00000004" in run.console                   # the frame was quarantined
+
+
+def test_firmware_sets_the_rate_limiter_before_lock():
+    """The relay firmware writes RATE/BURST, then LOCK; the gate keeps the written values."""
+    soc = GuillotineSoC(1, gate_relay_hypervisor(1, rate_period=97, burst=16),
+                        model_images=[network_model(b"HI")], model_ram_bytes=4096, clk_hz=CLK,
+                        baud=2_000_000, network=True, net_baud=NET_BAUD,
+                        gate_params=dict(max_frame=16, buffer_frames=2, rate=100_000))
+    run = run_soc(soc, 3000, probes={"lock": soc.latch.lock, "rate": soc.gate.period_cfg[0],
+                                     "burst": soc.gate.burst_cfg[0]})
+    assert run.probes == {"lock": 1, "rate": 97, "burst": 16}
