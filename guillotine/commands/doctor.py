@@ -11,6 +11,7 @@ YoWASP tools are WebAssembly and compile on first use (~30 s each on a 2-core ma
 that wait.
 """
 
+import abc
 import importlib.metadata
 import importlib.util
 import json
@@ -79,7 +80,7 @@ def _version_tuple(text):
 
 
 @dataclass
-class Check:
+class Check(abc.ABC):
     """One row of the doctor's table. Subclasses implement :meth:`probe`."""
     name: str
     required: bool
@@ -100,8 +101,9 @@ class Check:
         return Result(name=self.name, status=status, required=self.required, what=self.what,
                       fix=fix, **kwargs)
 
+    @abc.abstractmethod
     def probe(self, env):
-        raise NotImplementedError
+        """Run the check; return a :class:`Result` (see :meth:`result`)."""
 
 
 @dataclass
