@@ -11,7 +11,6 @@ nextpnr: the latch alone after synthesis (LUT4/FF/carry), and placed in a small 
 
 import argparse
 import datetime
-import os
 import sys
 from pathlib import Path
 
@@ -23,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from guillotine.boards.synth import synthesize_ice40  # noqa: E402
-from guillotine.report import machine_description, markdown_table, text_table  # noqa: E402
+from guillotine.report import machine_description, markdown_table, publish  # noqa: E402
 from guillotine.hdl.kill_latch import KICK_MAGIC, KillLatch, Level  # noqa: E402
 from guillotine.sim.amaranth_sim import simulate  # noqa: E402
 
@@ -170,10 +169,7 @@ read data into one pin.
 
 {markdown_table(size)}
 """
-    Path(args.out).write_text(text)
-    for rs in (rows, size):
-        print(text_table(rs) + "\n")
-    print(f"wrote {os.path.relpath(args.out)}")
+    publish(args.out, text, (rows, size))
 
 
 if __name__ == "__main__":

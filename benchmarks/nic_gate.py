@@ -12,7 +12,6 @@ bytes released back to back; payload bytes per second on the line against the li
 
 import argparse
 import datetime
-import os
 import sys
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from guillotine.boards.synth import synthesize_ice40  # noqa: E402
 from guillotine.hdl.nic_gate import GATE_REGISTERS, NicGate  # noqa: E402
 from guillotine.hdl.nic_phy import UartPhy  # noqa: E402
 from guillotine.hdl.soc import MailboxSignature  # noqa: E402
-from guillotine.report import machine_description, markdown_table, text_table  # noqa: E402
+from guillotine.report import machine_description, markdown_table, publish  # noqa: E402
 from guillotine.sim.amaranth_sim import simulate  # noqa: E402
 from guillotine.hdl.regs import CSRSignature  # noqa: E402
 
@@ -175,9 +174,7 @@ before its first byte can go out (see docs/nic_phy.md), so it grows with the fra
 the line also carries the delimiter, the COBS code byte, the tag and the CRC of every frame; the
 rate limiter was set above the line rate here, so the line is the limit.
 """
-    Path(args.out).write_text(text)
-    print(text_table(size) + "\n\n" + text_table(rows))
-    print(f"wrote {os.path.relpath(args.out)}")
+    publish(args.out, text, (size, rows))
 
 
 if __name__ == "__main__":

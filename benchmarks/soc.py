@@ -13,7 +13,6 @@ monitor with one benign and one rogue model.
 
 import argparse
 import datetime
-import os
 import sys
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from guillotine import GuillotineError  # noqa: E402
 from guillotine.boards.synth import synthesize_ice40  # noqa: E402
-from guillotine.report import machine_description, markdown_table, text_table  # noqa: E402
+from guillotine.report import machine_description, markdown_table, publish  # noqa: E402
 from guillotine.firmware.programs import (ROGUE_MODELS, counter_model,  # noqa: E402
                                           hypervisor_monitor)
 from guillotine.hdl.soc import GuillotineSoC  # noqa: E402
@@ -146,10 +145,7 @@ Hypervisor monitor with one benign and one rogue model, {args.cycles:,} cycles.
 
 {markdown_table(speed_rows)}
 """
-    Path(args.out).write_text(text)
-    for rs in (rows, speed_rows):
-        print(text_table(rs) + "\n")
-    print(f"wrote {os.path.relpath(args.out)}")
+    publish(args.out, text, (rows, speed_rows))
 
 
 if __name__ == "__main__":

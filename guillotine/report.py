@@ -3,7 +3,7 @@
 import os
 import platform
 
-__all__ = ["markdown_table", "text_table", "machine_description"]
+__all__ = ["markdown_table", "text_table", "machine_description", "publish"]
 
 
 def markdown_table(rows):
@@ -22,3 +22,12 @@ def text_table(rows):
 def machine_description():
     """Where a measurement was taken: architecture, cores, Python version."""
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def publish(path, text, tables):
+    """Write the Markdown page ``text`` to ``path`` and print ``tables`` for the terminal."""
+    from pathlib import Path
+    Path(path).write_text(text)
+    for rows in tables:
+        print(text_table(rows) + "\n")
+    print(f"wrote {os.path.relpath(path)}")

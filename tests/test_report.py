@@ -17,3 +17,11 @@ def test_text_table_aligns_columns():
 
 def test_machine_description_names_cores():
     assert "cores, Python 3." in machine_description()
+
+
+def test_publish_writes_the_page_and_prints_the_tables(tmp_path, capsys):
+    from guillotine.report import publish
+    publish(tmp_path / "page.md", "# page\n", [ROWS])
+    assert (tmp_path / "page.md").read_text() == "# page\n"
+    out = capsys.readouterr().out
+    assert "default  399" in out and "wrote" in out
